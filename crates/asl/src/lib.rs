@@ -1,0 +1,2 @@
+//! wsflow-asl (skeleton; being written).
+#![warn(missing_docs)]

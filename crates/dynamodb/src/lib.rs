@@ -1,0 +1,2 @@
+//! wsflow-dynamodb (skeleton; being written).
+#![warn(missing_docs)]

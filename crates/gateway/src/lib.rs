@@ -1,0 +1,2 @@
+//! wsflow-gateway (skeleton; being written).
+#![warn(missing_docs)]

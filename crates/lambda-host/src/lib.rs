@@ -1,0 +1,2 @@
+//! wsflow-lambda-host (skeleton; being written).
+#![warn(missing_docs)]

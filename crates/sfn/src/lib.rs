@@ -1,0 +1,2 @@
+//! wsflow-sfn (skeleton; being written).
+#![warn(missing_docs)]

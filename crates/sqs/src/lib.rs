@@ -1,0 +1,2 @@
+//! wsflow-sqs (skeleton; being written).
+#![warn(missing_docs)]

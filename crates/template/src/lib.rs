@@ -1,0 +1,2 @@
+//! wsflow-template (skeleton; being written).
+#![warn(missing_docs)]

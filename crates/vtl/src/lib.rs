@@ -1,0 +1,2 @@
+//! wsflow-vtl (skeleton; being written).
+#![warn(missing_docs)]

@@ -1,0 +1,1 @@
+//! The `$default` route function (skeleton; being written).
