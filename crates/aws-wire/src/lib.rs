@@ -1,0 +1,22 @@
+//! Shared AWS wire-protocol pieces for the local services.
+//!
+//! Every local service (DynamoDB, Step Functions, SQS) speaks an AWS protocol
+//! on the stack's single edge port. This crate owns what they share, so each
+//! concept has exactly one owner:
+//!
+//! * [`ServiceError`]: an AWS error (`__type` + `message` + HTTP status) and
+//!   its JSON-protocol body;
+//! * [`AwsService`]: the trait a service implements so the edge router (and
+//!   the gateway's AWS service integrations, and the Step Functions service
+//!   integrations) can call it by operation name;
+//! * [`arn`]: the one place ARNs, queue URLs and ids are built and parsed;
+//! * [`Account`]: the region and account id the local stack pretends to be.
+#![warn(missing_docs)]
+
+pub mod arn;
+mod error;
+mod service;
+
+pub use arn::Account;
+pub use error::ServiceError;
+pub use service::{AwsService, BoxFuture, Protocol, ServiceRequest, ServiceResponse};
