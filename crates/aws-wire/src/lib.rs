@@ -10,13 +10,16 @@
 //!   the gateway's AWS service integrations, and the Step Functions service
 //!   integrations) can call it by operation name;
 //! * [`arn`]: the one place ARNs, queue URLs and ids are built and parsed;
+//! * [`LambdaInvoker`]: how anything invokes a function hosted by the stack;
 //! * [`Account`]: the region and account id the local stack pretends to be.
 #![warn(missing_docs)]
 
 pub mod arn;
 mod error;
+mod lambda;
 mod service;
 
 pub use arn::Account;
 pub use error::ServiceError;
+pub use lambda::{LambdaInvokeError, LambdaInvoker};
 pub use service::{AwsService, BoxFuture, Protocol, ServiceRequest, ServiceResponse};
