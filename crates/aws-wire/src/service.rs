@@ -80,6 +80,12 @@ pub trait AwsService: Send + Sync {
         None
     }
 
+    /// Whether this service also speaks the AWS query protocol
+    /// (form-encoded `Action=…` bodies, XML responses). Only SQS does here.
+    fn speaks_query_protocol(&self) -> bool {
+        false
+    }
+
     /// Runs one operation.
     fn call(&self, request: ServiceRequest)
     -> BoxFuture<'_, Result<ServiceResponse, ServiceError>>;

@@ -1,0 +1,93 @@
+//! How AWS encodes responses and errors for each protocol the edge serves.
+
+use axum::{
+    body::Body,
+    http::{HeaderValue, Response, StatusCode},
+};
+use wsflow_aws_wire::{ServiceError, ServiceResponse};
+
+/// Turns a successful service response into an HTTP response.
+pub(crate) fn success(resp: ServiceResponse, request_id: &str) -> Response<Body> {
+    let mut out = Response::new(Body::from(resp.body));
+    *out.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK);
+    let headers = out.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(resp.content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    out
+}
+
+/// An error in the AWS JSON protocols: `{"__type", "message"}` plus the
+/// `x-amzn-ErrorType` header that the Smithy clients also read.
+pub(crate) fn json_error(
+    err: &ServiceError,
+    namespace: Option<&str>,
+    request_id: &str,
+) -> Response<Body> {
+    let mut out = Response::new(Body::from(err.json_body(namespace)));
+    *out.status_mut() =
+        StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&err.code) {
+        headers.insert("x-amzn-errortype", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    out
+}
+
+/// An error in the AWS query protocol (`<ErrorResponse>` XML).
+pub(crate) fn query_error(err: &ServiceError, request_id: &str) -> Response<Body> {
+    let kind = if err.status >= 500 {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    let body = format!(
+        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
+        xml_escape(&err.code),
+        xml_escape(&err.message),
+        xml_escape(request_id)
+    );
+    let mut out = Response::new(Body::from(body));
+    *out.status_mut() =
+        StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    out.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/xml"));
+    out
+}
+
+/// Escapes text for an XML element body.
+pub(crate) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_errors_escape_their_text() {
+        let err = ServiceError::client("InvalidParameterValue", "a <b> & c");
+        let resp = query_error(&err, "r1");
+        assert_eq!(resp.status(), 400);
+        assert_eq!(xml_escape("a <b> & c"), "a &lt;b&gt; &amp; c");
+    }
+}

@@ -1,0 +1,228 @@
+//! The edge router: picks the protocol and the service for each request.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::Request,
+    http::{Method, Response, StatusCode},
+};
+use tower::ServiceExt;
+use wsflow_aws_wire::{Protocol, ServiceRequest};
+
+use crate::{AwsService, ServiceError, protocol};
+
+/// Largest request body the AWS APIs accept here (Step Functions and SQS
+/// bodies stay far below it; DynamoDB batch writes can reach a few MiB).
+const MAX_API_BODY: usize = 16 * 1024 * 1024;
+
+/// Builds an [`Edge`].
+#[derive(Default)]
+pub struct EdgeBuilder {
+    services: Vec<Arc<dyn AwsService>>,
+    endpoint: String,
+    fallback: Option<Router>,
+}
+
+impl EdgeBuilder {
+    /// Adds a service reachable by its `X-Amz-Target` prefix.
+    pub fn service(mut self, service: Arc<dyn AwsService>) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// The public base URL of the edge (`http://127.0.0.1:3001`), used to turn
+    /// a query-protocol request path into a `QueueUrl`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into();
+        self
+    }
+
+    /// The router for everything that is not an AWS API call (the gateway).
+    pub fn fallback(mut self, router: Router) -> Self {
+        self.fallback = Some(router);
+        self
+    }
+
+    /// Finishes the edge.
+    pub fn build(self) -> Edge {
+        Edge {
+            inner: Arc::new(Inner {
+                services: self.services,
+                endpoint: self.endpoint.trim_end_matches('/').to_owned(),
+                fallback: self.fallback.unwrap_or_default(),
+                request_ids: AtomicU64::new(1),
+            }),
+        }
+    }
+}
+
+/// The single-port router of the local stack.
+#[derive(Clone)]
+pub struct Edge {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    services: Vec<Arc<dyn AwsService>>,
+    endpoint: String,
+    fallback: Router,
+    request_ids: AtomicU64,
+}
+
+impl Edge {
+    /// Starts building an edge.
+    pub fn builder() -> EdgeBuilder {
+        EdgeBuilder::default()
+    }
+
+    /// The axum router that serves every request of the stack.
+    pub fn into_router(self) -> Router {
+        Router::new().fallback(move |req: Request| {
+            let edge = self.clone();
+            async move { edge.dispatch(req).await }
+        })
+    }
+
+    async fn dispatch(&self, req: Request) -> Response<Body> {
+        if let Some(target) = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+        {
+            let target = target.to_owned();
+            return self.json_call(&target, req).await;
+        }
+        if req.method() == Method::POST && is_form(&req) {
+            return self.query_call(req).await;
+        }
+        match self.inner.fallback.clone().oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
+    }
+
+    fn request_id(&self) -> String {
+        let n = self.inner.request_ids.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (n >> 32) as u32 ^ 0x5f3a_9c21,
+            (n >> 16) as u16,
+            n as u16 & 0xfff,
+            (n >> 4) as u16 & 0xfff,
+            n
+        )
+    }
+
+    async fn json_call(&self, target: &str, req: Request) -> Response<Body> {
+        let request_id = self.request_id();
+        let Some((prefix, operation)) = target.split_once('.') else {
+            let err = ServiceError::client(
+                "UnknownOperationException",
+                format!("Invalid X-Amz-Target: {target}"),
+            );
+            return protocol::json_error(&err, None, &request_id);
+        };
+        let Some(service) = self
+            .inner
+            .services
+            .iter()
+            .find(|s| s.target_prefix() == prefix)
+        else {
+            let err = ServiceError::client(
+                "UnknownOperationException",
+                format!("No local service answers to {prefix}"),
+            );
+            return protocol::json_error(&err, None, &request_id);
+        };
+        let body = match read_body(req).await {
+            Ok(body) => body,
+            Err(err) => return protocol::json_error(&err, None, &request_id),
+        };
+        let call = ServiceRequest {
+            operation: operation.to_owned(),
+            protocol: Protocol::Json,
+            body,
+        };
+        match service.call(call).await {
+            Ok(resp) => protocol::success(resp, &request_id),
+            Err(err) => protocol::json_error(&err, service.error_namespace(), &request_id),
+        }
+    }
+
+    async fn query_call(&self, req: Request) -> Response<Body> {
+        let request_id = self.request_id();
+        let path = req.uri().path().to_owned();
+        let Some(service) = self
+            .inner
+            .services
+            .iter()
+            .find(|s| s.speaks_query_protocol())
+        else {
+            let err = ServiceError::client(
+                "InvalidAction",
+                "No local service speaks the query protocol",
+            );
+            return protocol::query_error(&err, &request_id);
+        };
+        let mut body = match read_body(req).await {
+            Ok(body) => body,
+            Err(err) => return protocol::query_error(&err, &request_id),
+        };
+        let mut action = None;
+        let mut has_queue_url = false;
+        for (k, v) in form_urlencoded::parse(&body) {
+            match &*k {
+                "Action" => action = Some(v.into_owned()),
+                "QueueUrl" => has_queue_url = true,
+                _ => {}
+            }
+        }
+        let Some(action) = action else {
+            let err = ServiceError::client("MissingAction", "Missing Action parameter");
+            return protocol::query_error(&err, &request_id);
+        };
+        // A query-protocol client may name the queue by the request path
+        // (`POST /123456789012/my-queue`) instead of a QueueUrl parameter.
+        if !has_queue_url && path.len() > 1 {
+            let url = format!("{}{path}", self.inner.endpoint);
+            let mut extra = form_urlencoded::Serializer::new(String::new());
+            extra.append_pair("QueueUrl", &url);
+            if !body.is_empty() {
+                body.push(b'&');
+            }
+            body.extend_from_slice(extra.finish().as_bytes());
+        }
+        let call = ServiceRequest {
+            operation: action,
+            protocol: Protocol::Query,
+            body,
+        };
+        match service.call(call).await {
+            Ok(resp) => protocol::success(resp, &request_id),
+            Err(err) => protocol::query_error(&err, &request_id),
+        }
+    }
+}
+
+fn is_form(req: &Request) -> bool {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+async fn read_body(req: Request) -> Result<Vec<u8>, ServiceError> {
+    match axum::body::to_bytes(req.into_body(), MAX_API_BODY).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(_) => Err(ServiceError::with_status(
+            StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
+            "RequestEntityTooLarge",
+            "Request body too large or unreadable",
+        )),
+    }
+}
