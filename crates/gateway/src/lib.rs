@@ -1,2 +1,225 @@
-//! wsflow-gateway (skeleton; being written).
+//! Amazon API Gateway **WebSocket API** semantics on a local port.
+//!
+//! The gateway owns what API Gateway does between a WebSocket client and the
+//! integrations: the `$connect` handshake (run before the upgrade completes,
+//! so a rejection is an HTTP status), route selection on every message,
+//! `$default`, `$disconnect`, Lambda proxy events of AWS's exact shape, AWS
+//! service integrations driven by VTL request templates, two-way routes,
+//! AWS's quotas (128 KB messages, 32 KB frames, 10 minutes idle, 2 hours
+//! per connection), and the `@connections` management API.
+//!
+//! It knows nothing of SAM templates or ASL: the caller maps its model into
+//! [`ApiConfig`] and hands it the [`Backends`] integrations call.
+//!
+//! Modules, split by event kind and by API (like serverless-offline's
+//! WebSocket emulator):
+//! * [`config`]: the configuration types;
+//! * `route_selection`: selection expressions;
+//! * `events`: Lambda proxy events and `$context`;
+//! * `integration`: Lambda proxy, AWS service and mock integrations;
+//! * `connections`: the registry of open connections;
+//! * `connections_api`: the HTTP `@connections` API;
+//! * `socket`: the handshake and the per-connection reader, dispatcher and
+//!   writer tasks with their limits;
+//! * `ids`, `clock`: AWS-shaped ids and timestamps.
 #![warn(missing_docs)]
+
+mod clock;
+pub mod config;
+mod connections;
+mod connections_api;
+mod error;
+mod events;
+mod ids;
+mod integration;
+mod route_selection;
+mod socket;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+};
+
+use axum::{Router, routing::any};
+use bytes::Bytes;
+use tokio::sync::Notify;
+use wsflow_aws_wire::ServiceError;
+
+pub use config::{ApiConfig, Backends, IntegrationConfig, Limits, RouteConfig};
+pub use error::GatewayError;
+
+use connections::Registry;
+use events::ApiInfo;
+use integration::Integration;
+use route_selection::SelectionExpression;
+
+/// A compiled route.
+pub(crate) struct Route {
+    pub(crate) key: String,
+    pub(crate) integration: Integration,
+    pub(crate) two_way: bool,
+}
+
+/// Counts running connection tasks so [`Gateway::close_all`] can wait for them.
+struct Tasks {
+    count: AtomicUsize,
+    zero: Notify,
+}
+
+/// Held by a running connection task.
+pub(crate) struct TaskGuard(Arc<Inner>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.tasks.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.tasks.zero.notify_waiters();
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: ApiConfig,
+    pub(crate) api: ApiInfo,
+    pub(crate) selection: SelectionExpression,
+    pub(crate) routes: HashMap<String, Route>,
+    pub(crate) connect: Option<Route>,
+    pub(crate) disconnect: Option<Route>,
+    pub(crate) default: Option<Route>,
+    pub(crate) registry: Registry,
+    tasks: Tasks,
+    pub(crate) shutting_down: AtomicBool,
+}
+
+/// An API Gateway WebSocket API: cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("api_id", &self.inner.api.api_id)
+            .field("stage", &self.inner.api.stage)
+            .field("connections", &self.connection_count())
+            .finish()
+    }
+}
+
+impl Gateway {
+    /// Compiles the route selection expression and every request template
+    /// once, and resolves each AWS service integration's backend.
+    pub fn new(config: ApiConfig, backends: Backends) -> Result<Gateway, GatewayError> {
+        let selection = SelectionExpression::parse(&config.route_selection_expression)?;
+        let mut routes = HashMap::new();
+        let (mut connect, mut disconnect, mut default) = (None, None, None);
+        for rc in &config.routes {
+            let route = Route {
+                key: rc.route_key.clone(),
+                integration: Integration::compile(&rc.route_key, &rc.integration, &config, &backends)?,
+                two_way: rc.two_way,
+            };
+            let slot = match rc.route_key.as_str() {
+                "$connect" => &mut connect,
+                "$disconnect" => &mut disconnect,
+                "$default" => &mut default,
+                _ => {
+                    if routes.insert(rc.route_key.clone(), route).is_some() {
+                        return Err(GatewayError::DuplicateRoute(rc.route_key.clone()));
+                    }
+                    continue;
+                }
+            };
+            if slot.replace(route).is_some() {
+                return Err(GatewayError::DuplicateRoute(rc.route_key.clone()));
+            }
+        }
+        let api = ApiInfo {
+            api_id: config.api_id.clone(),
+            stage: config.stage.clone(),
+            domain_name: config.domain_name.clone(),
+        };
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                config,
+                api,
+                selection,
+                routes,
+                connect,
+                disconnect,
+                default,
+                registry: Registry::new(),
+                tasks: Tasks {
+                    count: AtomicUsize::new(0),
+                    zero: Notify::new(),
+                },
+                shutting_down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The gateway's HTTP surface, to be merged with the stack's other routes:
+    ///
+    /// * `GET` on any other path (the router's fallback, so merge it into a
+    ///   router without one, or use it as the fallback service): the
+    ///   WebSocket handshake (`/<stage>` only, unless
+    ///   [`ApiConfig::url_path_header`] is set);
+    /// * `POST`/`GET`/`DELETE` `/@connections/{id}` and
+    ///   `/{stage}/@connections/{id}`: the management API
+    ///   (`PostToConnection`, `GetConnection`, `DeleteConnection`); SigV4
+    ///   `Authorization` headers are accepted unverified.
+    ///
+    /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` to
+    /// get real client addresses in `identity.sourceIp` (otherwise
+    /// `X-Forwarded-For`, else `127.0.0.1`).
+    pub fn router(&self) -> Router {
+        let conn = any(connections_api::handle);
+        Router::new()
+            .route("/@connections/{id}", conn.clone())
+            .route("/{stage}/@connections/{id}", conn)
+            // Handshakes on any other path: a fallback, because a catch-all
+            // route would conflict with `/{stage}/@connections/{id}`.
+            .fallback(socket::handshake)
+            .with_state(self.clone())
+    }
+
+    /// Sends `data` to a connection, as `PostToConnection` does: a text frame
+    /// when `data` is UTF-8, else a binary frame. `GoneException` (410) when
+    /// the connection does not exist (or not yet / no longer),
+    /// `PayloadTooLargeException` (413) above the message size quota.
+    pub async fn post_to_connection(&self, id: &str, data: Bytes) -> Result<(), ServiceError> {
+        connections_api::post(self, id, data).await
+    }
+
+    /// Closes every connection (close code 1001, `Going away`), runs
+    /// `$disconnect` for each, and waits until all connection tasks ended.
+    /// New handshakes are refused from then on.
+    pub async fn close_all(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        for conn in self.inner.registry.all() {
+            conn.request_close(1001, "Going away");
+        }
+        loop {
+            let notified = self.inner.tasks.zero.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.tasks.count.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            notified.await;
+        }
+    }
+
+    /// How many connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+
+    pub(crate) fn enter_task(&self) -> TaskGuard {
+        self.inner.tasks.count.fetch_add(1, Ordering::AcqRel);
+        TaskGuard(Arc::clone(&self.inner))
+    }
+}

@@ -1,2 +1,132 @@
-//! wsflow-sfn (skeleton; being written).
+//! wsflow-sfn: the local AWS Step Functions service.
+//!
+//! Owns state machines (from the template, or created through the API),
+//! executions (Standard ones persisted in redb with their history, Express
+//! ones in memory), the Step Functions JSON-1.0 API (`AWSStepFunctions.*`,
+//! served through [`wsflow_aws_wire::AwsService`]), task tokens, and the task
+//! integrations the engine's Task states call (Lambda, `lambda:invoke`,
+//! `apigateway:invoke`, DynamoDB, SQS, nested `states:startExecution`).
+//! The state machine semantics themselves live in `wsflow-asl`.
+//!
+//! Module map: [`names`] (AWS name/ARN rules), [`clock`] (scaled time),
+//! [`records`] and [`store`] (what is kept and where), `service` (the
+//! [`StepFunctions`] handle and its registry), `executions` (running,
+//! stopping, finishing executions), `api` (one function per API operation),
+//! `tokens` (waitForTaskToken callbacks), `tasks` (one module per
+//! integration).
 #![warn(missing_docs)]
+
+mod api;
+pub mod clock;
+mod executions;
+pub mod names;
+pub mod records;
+mod service;
+pub mod store;
+mod tasks;
+mod tokens;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use wsflow_aws_wire::{Account, AwsService, LambdaInvoker};
+
+pub use service::StepFunctions;
+pub use store::{CommitMode, StoreError};
+
+/// `STANDARD` or `EXPRESS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MachineType {
+    /// Durable, exactly-once, up to a year; history kept.
+    Standard,
+    /// In memory, at most five minutes; the only type StartSyncExecution runs.
+    Express,
+}
+
+impl MachineType {
+    /// AWS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineType::Standard => "STANDARD",
+            MachineType::Express => "EXPRESS",
+        }
+    }
+}
+
+/// A state machine declared by the template.
+#[derive(Debug, Clone)]
+pub struct MachineSpec {
+    /// Machine name (the ARN's last part).
+    pub name: String,
+    /// Standard or Express.
+    pub kind: MachineType,
+    /// ASL definition (JSON text, substitutions already applied).
+    pub definition: String,
+    /// Execution role, if the template gives one.
+    pub role_arn: Option<String>,
+}
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct SfnOptions {
+    /// Region and account of every ARN.
+    pub account: Account,
+    /// Scale of `Wait` states and other engine sleeps: 1 = real time,
+    /// 0.01 = 100x faster, 0 = waits return at once. (Express executions'
+    /// five-minute limit is always real time.)
+    pub time_scale: f64,
+    /// The local edge endpoint (`http://127.0.0.1:<port>`): where
+    /// `arn:aws:states:::apigateway:invoke` sends its requests.
+    pub endpoint: String,
+    /// Directory of `sfn.redb`.
+    pub data_dir: PathBuf,
+    /// How history writes are grouped into transactions.
+    pub commit_mode: CommitMode,
+}
+
+impl SfnOptions {
+    /// Defaults (default account, real time, `http://127.0.0.1:3001`, group
+    /// commit) with the given data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            account: Account::default(),
+            time_scale: 1.0,
+            endpoint: "http://127.0.0.1:3001".into(),
+            data_dir: data_dir.into(),
+            commit_mode: CommitMode::Group,
+        }
+    }
+}
+
+/// The other local services Task states can call.
+#[derive(Clone)]
+pub struct SfnBackends {
+    /// Invokes the stack's Lambda functions.
+    pub lambda: Arc<dyn LambdaInvoker>,
+    /// AWS services by [`AwsService::integration_name`] (`dynamodb`, `sqs`).
+    pub services: Vec<Arc<dyn AwsService>>,
+}
+
+/// Why the service could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum SfnError {
+    /// A template machine's definition does not validate.
+    #[error("state machine {machine}: {source}")]
+    InvalidDefinition {
+        /// Machine name.
+        machine: String,
+        /// The engine's diagnostics.
+        source: wsflow_asl::DefinitionError,
+    },
+    /// A template machine's name breaks AWS's naming rules.
+    #[error("state machine name {0:?} is invalid")]
+    InvalidName(String),
+    /// Two template machines share a name.
+    #[error("state machine {0:?} is declared twice")]
+    Duplicate(String),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

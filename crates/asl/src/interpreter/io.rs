@@ -1,0 +1,278 @@
+//! Input/output processing: InputPath, Parameters, ResultSelector, ResultPath,
+//! OutputPath and Assign (JSONPath), and Arguments/Output/Assign (JSONata).
+
+use super::{Exec, Frame, StateCtx, state_error};
+use crate::definition::{Assign, IoPath, ResultPath, State};
+use crate::error::{ExecError, QUERY_EVALUATION_ERROR, RESULT_PATH_MATCH_FAILURE, RUNTIME};
+use crate::jsonata::{self, JError, JTemplate};
+use crate::path::{self, JsonPath};
+use crate::payload::Template;
+use crate::value::{Sources, Variables};
+use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+
+/// Compact JSON text.
+pub fn to_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// ISO-8601 with milliseconds, UTC (`2024-01-01T00:00:00.000Z`).
+pub fn iso_millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+fn invalid_path(p: &JsonPath) -> ExecError {
+    state_error(
+        RUNTIME,
+        format!(
+            "Invalid path '{}' : No results for path: {}",
+            p.text,
+            p.bracket_form()
+        ),
+    )
+}
+
+/// Re-marks an error from templates/intrinsics so the state prefix is added.
+pub fn mark(e: ExecError) -> ExecError {
+    match e.cause {
+        Some(c) if !c.starts_with('\u{0}') => state_error(&e.error, c),
+        other => ExecError {
+            error: e.error,
+            cause: other,
+        },
+    }
+}
+
+/// Applies InputPath/OutputPath.
+pub fn io_path<'v>(
+    p: &IoPath,
+    v: &'v Value,
+    ctx: &Value,
+    vars: &Variables,
+) -> Result<Cow<'v, Value>, ExecError> {
+    match p {
+        IoPath::Identity => Ok(Cow::Borrowed(v)),
+        IoPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+        IoPath::Path(p) => {
+            let src = Sources {
+                input: v,
+                context: ctx,
+                vars,
+            };
+            if p.root == path::Root::Input && p.is_plain() {
+                return p
+                    .select_ref(v)
+                    .map(Cow::Borrowed)
+                    .ok_or_else(|| invalid_path(p));
+            }
+            src.resolve(p)
+                .map(Cow::Owned)
+                .ok_or_else(|| invalid_path(p))
+        }
+    }
+}
+
+/// Evaluates a JSONPath template with input `v`.
+pub fn template(
+    t: &Template,
+    v: &Value,
+    ctx: &Value,
+    vars: &Variables,
+) -> Result<Value, ExecError> {
+    t.eval(&Sources {
+        input: v,
+        context: ctx,
+        vars,
+    })
+    .map_err(mark)
+}
+
+/// Applies ResultPath: merges `result` into `raw`.
+pub fn result_path(rp: &ResultPath, raw: Value, result: Value) -> Result<Value, ExecError> {
+    match rp {
+        ResultPath::Replace => Ok(result),
+        ResultPath::Discard => Ok(raw),
+        ResultPath::Path(p) => {
+            let mut raw = raw;
+            path::set_reference(&mut raw, p, result).map_err(|_| {
+                state_error(
+                    RESULT_PATH_MATCH_FAILURE,
+                    format!(
+                        "Unable to apply ResultPath \"{}\" to input \"{}\"",
+                        p.text,
+                        to_text(&raw_dummy())
+                    ),
+                )
+            })?;
+            Ok(raw)
+        }
+    }
+}
+
+fn raw_dummy() -> Value {
+    Value::Null
+}
+
+/// Evaluates a JSONPath Assign template against `v`; returns the new bindings.
+pub fn assign_jsonpath(
+    a: &Assign,
+    v: &Value,
+    ctx: &Value,
+    vars: &Variables,
+) -> Result<Option<Map<String, Value>>, ExecError> {
+    match a {
+        Assign::Path(t) => match template(t, v, ctx, vars)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Ok(None),
+        },
+        Assign::Ata(_) => Ok(None),
+    }
+}
+
+/// Commits assignments and returns the `assignedVariables` detail (text-encoded values).
+pub fn commit(vars: &mut Variables, m: Map<String, Value>, want_detail: bool) -> Option<Value> {
+    let detail = want_detail.then(|| {
+        Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Value::String(to_text(v))))
+                .collect(),
+        )
+    });
+    for (k, v) in m {
+        vars.insert(k, v);
+    }
+    detail
+}
+
+/// `$states` for JSONata.
+pub fn states_obj(
+    input: &Value,
+    result: Option<&Value>,
+    error_output: Option<&Value>,
+    ctx: Option<Value>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("input".into(), input.clone());
+    if let Some(r) = result {
+        m.insert("result".into(), r.clone());
+    }
+    if let Some(e) = error_output {
+        m.insert("errorOutput".into(), e.clone());
+    }
+    if let Some(c) = ctx {
+        m.insert("context".into(), c);
+    }
+    Value::Object(m)
+}
+
+/// Evaluates a JSONata template, mapping failures to States.QueryEvaluationError.
+pub fn jeval(
+    t: &JTemplate,
+    states: &Value,
+    vars: &Variables,
+    field: &str,
+) -> Result<Value, ExecError> {
+    t.eval(states, vars, field).map_err(|(f, expr, err)| {
+        state_error(QUERY_EVALUATION_ERROR, jsonata::cause_text(&f, &expr, &err))
+    })
+}
+
+/// Evaluates a JSONata Assign.
+pub fn assign_jsonata(
+    a: &Assign,
+    states: &Value,
+    vars: &Variables,
+) -> Result<Option<Map<String, Value>>, ExecError> {
+    match a {
+        Assign::Ata(JTemplate::Object(entries)) => {
+            let mut m = Map::new();
+            for (k, t) in entries {
+                let v =
+                    t.eval(states, vars, &format!("Assign/{k}"))
+                        .map_err(|(f, expr, err)| {
+                            state_error(
+                                QUERY_EVALUATION_ERROR,
+                                jsonata::cause_text(&f, &expr, &err),
+                            )
+                        })?;
+                m.insert(k.clone(), v);
+            }
+            Ok(Some(m))
+        }
+        Assign::Ata(JTemplate::Literal(Value::Object(o))) => Ok(Some(o.clone())),
+        _ => Ok(None),
+    }
+}
+
+/// The error output object `{"Error", "Cause"}`.
+pub fn error_output(e: &ExecError) -> Value {
+    let mut m = Map::new();
+    m.insert("Error".into(), json!(e.error));
+    if let Some(c) = &e.cause {
+        m.insert("Cause".into(), json!(c));
+    }
+    Value::Object(m)
+}
+
+/// JError → unsupported-type helper used by typed JSONata fields.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: JError) {}
+
+impl Exec<'_> {
+    /// `$$` for a state, built only when the state reads it.
+    pub fn ctx_for(
+        &self,
+        sc: &StateCtx<'_>,
+        retry: u32,
+        frame: &Frame,
+        token: Option<&str>,
+    ) -> Value {
+        if sc.st.uses_context {
+            self.context_object(sc.st, sc.entered_at, retry, frame, token)
+        } else {
+            Value::Null
+        }
+    }
+
+    /// JSONPath tail of a state with a result: ResultSelector is applied by the caller;
+    /// Assign (on `result`), ResultPath, OutputPath.
+    pub fn jsonpath_tail(
+        &self,
+        st: &State,
+        raw: Value,
+        result: Value,
+        ctx: &Value,
+        vars: &mut Variables,
+        prev: &mut u64,
+    ) -> Result<super::Step, ExecError> {
+        let assigned = match &st.assign {
+            Some(a) => assign_jsonpath(a, &result, ctx, vars)?,
+            None => None,
+        };
+        let merged = result_path(&st.result_path, raw, result)?;
+        let out = output(&st.output_path, merged, ctx, vars)?;
+        let detail = assigned.and_then(|m| commit(vars, m, self.history.is_some()));
+        Ok(self.finish(st, out, prev, detail.as_ref()))
+    }
+}
+
+/// Applies OutputPath to an owned value (no clone for the identity).
+pub fn output(p: &IoPath, v: Value, ctx: &Value, vars: &Variables) -> Result<Value, ExecError> {
+    match p {
+        IoPath::Identity => Ok(v),
+        p => Ok(io_path(p, &v, ctx, vars)?.into_owned()),
+    }
+}

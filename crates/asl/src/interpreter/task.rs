@@ -1,0 +1,415 @@
+//! Task/Parallel/Map common driver (payload, Retry, Catch, result
+//! processing) and the Task invocation itself (task tokens, timeouts, events).
+
+use super::io::{self, jeval, states_obj};
+use super::{Ev, Exec, Frame, StateCtx, Step, state_error};
+use crate::definition::{Dyn, Kind, QueryLanguage, State};
+use crate::error::{
+    DATA_LIMIT_EXCEEDED, ExecError, HEARTBEAT_TIMEOUT, QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT,
+};
+use crate::retry;
+use crate::task::TaskCall;
+use crate::value::{Sources, Variables};
+use futures::future::{Either, select};
+use serde_json::{Value, json};
+
+/// Splits a resource ARN into AWS's history `resourceType`/`resource`.
+fn resource_parts(resource: &str) -> (String, String) {
+    if let Some(rest) = resource.strip_prefix("arn:aws:states:::") {
+        if let Some(sdk) = rest.strip_prefix("aws-sdk:")
+            && let Some((svc, action)) = sdk.split_once(':')
+        {
+            return (format!("aws-sdk:{svc}"), action.to_string());
+        }
+        if let Some((svc, action)) = rest.split_once(':') {
+            return (svc.to_string(), action.to_string());
+        }
+    }
+    ("lambda".into(), resource.to_string())
+}
+
+impl Exec<'_> {
+    fn dyn_u64(
+        &self,
+        d: Option<&Dyn<u64>>,
+        eff: &Value,
+        ctx: &Value,
+        vars: &Variables,
+        states: &Value,
+        field: &str,
+    ) -> Result<Option<u64>, ExecError> {
+        Ok(match d {
+            None => None,
+            Some(Dyn::Lit(n)) => Some(*n),
+            Some(Dyn::Path(p)) => {
+                let src = Sources {
+                    input: eff,
+                    context: ctx,
+                    vars,
+                };
+                match src.resolve(p).and_then(|v| v.as_u64()) {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(state_error(
+                            RUNTIME,
+                            format!(
+                                "The {field}Path parameter does not reference a valid positive integer: {}",
+                                p.text
+                            ),
+                        ));
+                    }
+                }
+            }
+            Some(Dyn::Expr(e)) => {
+                let v = jeval(
+                    &crate::jsonata::JTemplate::Expr(e.clone()),
+                    states,
+                    vars,
+                    field,
+                )?;
+                match v.as_u64() {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(state_error(
+                            QUERY_EVALUATION_ERROR,
+                            format!(
+                                "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
+                                e.text,
+                                io::type_name(&v),
+                                io::to_text(&v)
+                            ),
+                        ));
+                    }
+                }
+            }
+            Some(Dyn::Intrinsic(_)) => None,
+        })
+    }
+
+    /// Runs a Task, Parallel or Map state: payload, retries, catchers, result handling.
+    pub(super) async fn run_action(
+        &self,
+        sc: &StateCtx<'_>,
+        raw: Value,
+        vars: &mut Variables,
+        prev: &mut u64,
+    ) -> Result<Step, ExecError> {
+        let st = sc.st;
+        let jsonata = st.ql == QueryLanguage::JsonAta;
+        let token = match &st.kind {
+            Kind::Task { resource, .. } if resource.ends_with(".waitForTaskToken") => {
+                self.token_seq
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some(
+                    crate::intrinsics::apply_named(crate::intrinsics::Func::Uuid, vec![])
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                )
+            }
+            _ => None,
+        };
+        let frame = Frame::default();
+        let ctx = self.ctx_for(sc, 0, &frame, token.as_deref());
+        let states = if jsonata {
+            states_obj(&raw, None, None, st.uses_context.then(|| ctx.clone()))
+        } else {
+            Value::Null
+        };
+        // Effective input and payload.
+        let (eff, payload) = if jsonata {
+            let p = match &st.arguments {
+                Some(t) => jeval(t, &states, vars, "Arguments")?,
+                None => raw.clone(),
+            };
+            (raw.clone(), p)
+        } else {
+            let eff = io::io_path(&st.input_path, &raw, &ctx, vars)?.into_owned();
+            let p = match &st.parameters {
+                Some(t) => io::template(t, &eff, &ctx, vars)?,
+                None => eff.clone(),
+            };
+            (eff, p)
+        };
+        let mut counts = vec![0u32; st.retry.len()];
+        let mut attempt = 0u32;
+        let result: Result<Value, ExecError> = loop {
+            let r = match &st.kind {
+                Kind::Task {
+                    resource,
+                    timeout,
+                    heartbeat,
+                } => {
+                    let t = self.dyn_u64(
+                        timeout.as_ref(),
+                        &eff,
+                        &ctx,
+                        vars,
+                        &states,
+                        "TimeoutSeconds",
+                    )?;
+                    let h = self.dyn_u64(
+                        heartbeat.as_ref(),
+                        &eff,
+                        &ctx,
+                        vars,
+                        &states,
+                        "HeartbeatSeconds",
+                    )?;
+                    self.invoke_task(
+                        st,
+                        resource,
+                        payload.clone(),
+                        token.clone(),
+                        t,
+                        h,
+                        attempt,
+                        prev,
+                    )
+                    .await
+                }
+                Kind::Parallel { branches } => {
+                    self.run_parallel(st, branches, payload.clone(), vars, prev)
+                        .await
+                }
+                Kind::Map(spec) => {
+                    self.run_map(sc, spec, &raw, &eff, &ctx, &states, vars, prev)
+                        .await
+                }
+                _ => Err(ExecError::runtime("internal: not an action state")),
+            };
+            match r {
+                Ok(v) => break Ok(v),
+                Err(e) => {
+                    let e = sc.decorate(e);
+                    if let Some(i) = st
+                        .retry
+                        .iter()
+                        .position(|r| retry::matches(&r.error_equals, &e.error))
+                    {
+                        let r = &st.retry[i];
+                        if counts[i] < r.max_attempts && e.error != RUNTIME {
+                            let delay = r.delay_millis(counts[i]);
+                            counts[i] += 1;
+                            attempt += 1;
+                            self.clock
+                                .sleep_until(self.clock.now_millis() + delay)
+                                .await;
+                            continue;
+                        }
+                    }
+                    break Err(e);
+                }
+            }
+        };
+        match result {
+            Ok(result) => {
+                if jsonata {
+                    let states = states_obj(
+                        &raw,
+                        Some(&result),
+                        None,
+                        st.uses_context.then(|| ctx.clone()),
+                    );
+                    let out = match &st.output {
+                        Some(t) => jeval(t, &states, vars, "Output")?,
+                        None => result,
+                    };
+                    let assigned = match &st.assign {
+                        Some(a) => io::assign_jsonata(a, &states, vars)?,
+                        None => None,
+                    };
+                    let detail = assigned.and_then(|m| io::commit(vars, m, self.history.is_some()));
+                    Ok(self.finish(st, out, prev, detail.as_ref()))
+                } else {
+                    let result = match &st.result_selector {
+                        Some(t) => io::template(t, &result, &ctx, vars)?,
+                        None => result,
+                    };
+                    self.jsonpath_tail(st, raw, result, &ctx, vars, prev)
+                }
+            }
+            Err(e) => {
+                let Some(c) = st
+                    .catch
+                    .iter()
+                    .find(|c| retry::matches(&c.error_equals, &e.error))
+                else {
+                    return Err(e);
+                };
+                let errout = io::error_output(&e);
+                let (out, assigned) = if jsonata {
+                    let states = states_obj(
+                        &raw,
+                        None,
+                        Some(&errout),
+                        st.uses_context.then(|| ctx.clone()),
+                    );
+                    let out = match &c.output {
+                        Some(t) => jeval(t, &states, vars, "Output")?,
+                        None => errout.clone(),
+                    };
+                    let assigned = match &c.assign {
+                        Some(a) => io::assign_jsonata(a, &states, vars)?,
+                        None => None,
+                    };
+                    (out, assigned)
+                } else {
+                    let assigned = match &c.assign {
+                        Some(a) => io::assign_jsonpath(a, &errout, &ctx, vars)?,
+                        None => None,
+                    };
+                    (io::result_path(&c.result_path, raw, errout)?, assigned)
+                };
+                let detail = assigned.and_then(|m| io::commit(vars, m, self.history.is_some()));
+                self.exited(st, &out, prev, detail.as_ref());
+                Ok(Step::Next(c.next, out))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn invoke_task(
+        &self,
+        st: &State,
+        resource: &str,
+        payload: Value,
+        token: Option<String>,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+        attempt: u32,
+        prev: &mut u64,
+    ) -> Result<Value, ExecError> {
+        let lambda = resource.starts_with("arn:aws:lambda:");
+        let (rtype, rname) = resource_parts(resource);
+        if self.history.is_some() {
+            if lambda {
+                self.event(prev, "LambdaFunctionScheduled", || {
+                    let mut d = json!({"resource": resource, "input": io::to_text(&payload), "inputDetails": {"truncated": false}});
+                    if let Some(t) = timeout {
+                        d["timeoutInSeconds"] = json!(t);
+                    }
+                    Some(Ev::details("lambdaFunctionScheduledEventDetails", d))
+                });
+                self.event(prev, "LambdaFunctionStarted", || None);
+            } else {
+                self.event(prev, "TaskScheduled", || {
+                    let mut d = json!({"resourceType": rtype, "resource": rname, "region": "us-east-1", "parameters": io::to_text(&payload)});
+                    if let Some(t) = timeout {
+                        d["timeoutInSeconds"] = json!(t);
+                    }
+                    if let Some(h) = heartbeat {
+                        d["heartbeatInSeconds"] = json!(h);
+                    }
+                    Some(Ev::details("taskScheduledEventDetails", d))
+                });
+                self.event(prev, "TaskStarted", || {
+                    Some(Ev::details(
+                        "taskStartedEventDetails",
+                        json!({"resourceType": rtype, "resource": rname}),
+                    ))
+                });
+            }
+        } else {
+            self.next_event
+                .fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+        }
+        let call = TaskCall {
+            state_name: st.name.clone(),
+            resource: resource.to_string(),
+            payload,
+            task_token: token.clone(),
+            timeout_seconds: timeout,
+            heartbeat_seconds: heartbeat,
+            attempt,
+        };
+        let fut = self.tasks.invoke(call);
+        // Heartbeats only apply to callback/activity tasks; the engine has no heartbeat channel,
+        // so a callback task that outlives HeartbeatSeconds times out with States.HeartbeatTimeout.
+        let hb = if token.is_some() { heartbeat } else { None };
+        let limit = match (timeout, hb) {
+            (Some(t), Some(h)) if h < t => Some((h, HEARTBEAT_TIMEOUT)),
+            (Some(t), _) => Some((t, TIMEOUT)),
+            (None, Some(h)) => Some((h, HEARTBEAT_TIMEOUT)),
+            (None, None) => None,
+        };
+        let r = match limit {
+            None => fut.await.map_err(|f| ExecError {
+                error: f.error,
+                cause: Some(f.cause.unwrap_or_default()),
+            }),
+            Some((secs, err)) => {
+                let timer = self
+                    .clock
+                    .sleep_until(self.clock.now_millis() + secs as i64 * 1000);
+                match select(fut, timer).await {
+                    Either::Left((r, _)) => r.map_err(|f| ExecError {
+                        error: f.error,
+                        cause: Some(f.cause.unwrap_or_default()),
+                    }),
+                    Either::Right(_) => Err(ExecError {
+                        error: err.to_string(),
+                        cause: Some(String::new()),
+                    }),
+                }
+            }
+        };
+        let r = match r {
+            Ok(v) if crate::limits::too_large(&v) => Err(ExecError::new(
+                DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    st.name
+                ),
+            )),
+            other => other,
+        };
+        if self.history.is_some() {
+            let (kind, key) = if lambda {
+                ("LambdaFunction", "lambdaFunction")
+            } else {
+                ("Task", "task")
+            };
+            match &r {
+                Ok(v) => {
+                    self.event(prev, &format!("{kind}Succeeded"), || {
+                        let mut d = json!({"output": io::to_text(v), "outputDetails": {"truncated": false}});
+                        if !lambda {
+                            d["resourceType"] = json!(rtype);
+                            d["resource"] = json!(rname);
+                        }
+                        Some(Ev::details(&format!("{key}SucceededEventDetails"), d))
+                    });
+                }
+                Err(e) => {
+                    let timed_out = e.error == TIMEOUT || e.error == HEARTBEAT_TIMEOUT;
+                    let ty = if timed_out {
+                        format!("{kind}TimedOut")
+                    } else {
+                        format!("{kind}Failed")
+                    };
+                    let dk = if timed_out {
+                        format!("{key}TimedOutEventDetails")
+                    } else {
+                        format!("{key}FailedEventDetails")
+                    };
+                    self.event(prev, &ty, || {
+                        let mut d = json!({"error": e.error});
+                        if let Some(c) = &e.cause {
+                            d["cause"] = json!(c);
+                        }
+                        if !lambda {
+                            d["resourceType"] = json!(rtype);
+                            d["resource"] = json!(rname);
+                        }
+                        Some(Ev::details(&dk, d))
+                    });
+                }
+            }
+        } else {
+            self.next_event
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+}

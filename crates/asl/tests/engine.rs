@@ -1,0 +1,196 @@
+//! Behaviour tests of the engine through its public API: retries and their
+//! back-off, timeouts racing the clock, aborting by dropping the future, task
+//! tokens, history ids, Map/Parallel failure rules, the MockConfigFile invoker.
+
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use wsflow_asl::mock::MockConfigFile;
+use wsflow_asl::{
+    BoxFuture, Clock, ExecutionContext, ExecutionStatus, StateMachine, TaskCall, TaskFailure, TaskInvoker, VecHistory,
+};
+
+/// Jumps to deadlines at once and records every sleep.
+#[derive(Default)]
+struct FakeClock {
+    now: AtomicI64,
+    sleeps: Mutex<Vec<i64>>,
+}
+
+impl Clock for FakeClock {
+    fn now_millis(&self) -> i64 {
+        self.now.load(Ordering::SeqCst)
+    }
+    fn sleep_until<'a>(&'a self, deadline: i64) -> BoxFuture<'a, ()> {
+        let now = self.now_millis();
+        self.sleeps.lock().unwrap().push(deadline - now);
+        self.now.fetch_max(deadline, Ordering::SeqCst);
+        Box::pin(async {})
+    }
+}
+
+/// Answers with a closure and records calls.
+struct FnTasks<F>(F, Mutex<Vec<TaskCall>>);
+
+impl<F: Fn(&TaskCall) -> Result<Value, TaskFailure> + Send + Sync> TaskInvoker for FnTasks<F> {
+    fn invoke<'a>(&'a self, call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
+        let r = (self.0)(&call);
+        self.1.lock().unwrap().push(call);
+        Box::pin(async move { r })
+    }
+}
+
+fn invoker<F: Fn(&TaskCall) -> Result<Value, TaskFailure> + Send + Sync>(f: F) -> FnTasks<F> {
+    FnTasks(f, Mutex::new(vec![]))
+}
+
+async fn run(def: Value, input: Value, tasks: &dyn TaskInvoker, clock: &FakeClock) -> wsflow_asl::ExecutionOutcome {
+    let m = StateMachine::parse(&def.to_string()).expect("valid definition");
+    let ctx = ExecutionContext::local("m", "e", 0);
+    wsflow_asl::run_execution(&m, input, ctx, tasks, clock, None).await
+}
+
+#[tokio::test]
+async fn retry_backoff_then_catch() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+              "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 2, "MaxDelaySeconds": 5}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "C"}], "End": true},
+        "C": {"Type": "Pass", "End": true}}});
+    let tasks = invoker(|_| Err(TaskFailure::new("Boom", "bad")));
+    let clock = FakeClock::default();
+    let out = run(def, json!({"a": 1}), &tasks, &clock).await;
+    assert_eq!(out.status, ExecutionStatus::Succeeded);
+    assert_eq!(out.output, Some(json!({"a": 1, "err": {"Error": "Boom", "Cause": "bad"}})));
+    assert_eq!(*clock.sleeps.lock().unwrap(), vec![2000, 5000]);
+    let attempts: Vec<u32> = tasks.1.lock().unwrap().iter().map(|c| c.attempt).collect();
+    assert_eq!(attempts, vec![0, 1, 2]);
+}
+
+struct Never(Arc<AtomicBool>);
+
+struct DropFlag(Arc<AtomicBool>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl TaskInvoker for Never {
+    fn invoke<'a>(&'a self, _call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
+        let flag = DropFlag(self.0.clone());
+        Box::pin(async move {
+            let _keep = flag;
+            futures::future::pending::<()>().await;
+            Ok(Value::Null)
+        })
+    }
+}
+
+#[tokio::test]
+async fn timeout_seconds_races_the_task() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 7, "End": true}}});
+    let dropped = Arc::new(AtomicBool::new(false));
+    let clock = FakeClock::default();
+    let out = run(def, json!({}), &Never(dropped.clone()), &clock).await;
+    assert_eq!(out.status, ExecutionStatus::Failed);
+    assert_eq!(out.error.as_deref(), Some("States.Timeout"));
+    assert!(dropped.load(Ordering::SeqCst), "the timed-out task future is dropped");
+    assert_eq!(*clock.sleeps.lock().unwrap(), vec![7000]);
+}
+
+#[tokio::test]
+async fn dropping_the_run_future_aborts_the_task() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true}}});
+    let m = StateMachine::parse(&def.to_string()).unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let never = Never(dropped.clone());
+    let clock = FakeClock::default();
+    let fut = wsflow_asl::run_execution(&m, json!({}), ExecutionContext::local("m", "e", 0), &never, &clock, None);
+    let r = tokio::time::timeout(std::time::Duration::from_millis(50), fut).await;
+    assert!(r.is_err(), "a pending callback task keeps the execution running");
+    assert!(dropped.load(Ordering::SeqCst), "dropping the execution drops the task");
+}
+
+#[tokio::test]
+async fn task_token_reaches_payload_and_call() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"token.$": "$$.Task.Token"}, "End": true}}});
+    let tasks = invoker(|c| Ok(json!({"echo": c.payload["token"].clone(), "tok": c.task_token.clone()})));
+    let out = run(def, json!({}), &tasks, &FakeClock::default()).await;
+    let o = out.output.unwrap();
+    assert!(o["echo"].as_str().is_some_and(|t| t.len() >= 32));
+    assert_eq!(o["echo"], o["tok"]);
+}
+
+#[tokio::test]
+async fn history_ids_chain() {
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}});
+    let m = StateMachine::parse(&def.to_string()).unwrap();
+    let h = VecHistory::new();
+    let clock = FakeClock::default();
+    let out = wsflow_asl::run_execution(&m, json!({"x": 1}), ExecutionContext::local("m", "e", 0), &invoker(|_| Ok(Value::Null)), &clock, Some(&h)).await;
+    assert_eq!(out.status, ExecutionStatus::Succeeded);
+    let ev = h.events();
+    let types: Vec<&str> = ev.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]);
+    for (i, e) in ev.iter().enumerate() {
+        assert_eq!(e.id, i as u64 + 1);
+        assert_eq!(e.previous_event_id, i as u64);
+    }
+    let j = ev[1].to_json();
+    assert_eq!(j["stateEnteredEventDetails"]["name"], "A");
+    assert_eq!(j["stateEnteredEventDetails"]["input"], "{\"x\":1}");
+}
+
+#[tokio::test]
+async fn map_tolerates_failures_and_parallel_fails_fast() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": 1, "MaxConcurrency": 2,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}},
+        "End": true}}});
+    let tasks = invoker(|c| if c.payload == json!(2) { Err(TaskFailure::new("Odd", "two")) } else { Ok(json!({"v": c.payload.clone()})) });
+    let out = run(def.clone(), json!([1, 2, 3]), &tasks, &FakeClock::default()).await;
+    assert_eq!(out.status, ExecutionStatus::Succeeded, "{out:?}");
+    let out = run(def, json!([2, 2]), &tasks, &FakeClock::default()).await;
+    assert_eq!(out.error.as_deref(), Some("States.ExceedToleratedFailureThreshold"));
+
+    let par = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}]}}});
+    let out = run(par, json!({}), &tasks, &FakeClock::default()).await;
+    assert_eq!((out.error.as_deref(), out.cause.as_deref()), (Some("E"), Some("C")));
+}
+
+#[tokio::test]
+async fn mock_config_file_ranges() {
+    let cfg = MockConfigFile::parse(
+        r#"{"StateMachines": {"M": {"TestCases": {"T": {"Call": "R"}}}},
+            "MockedResponses": {"R": {"0": {"Throw": {"Error": "E1", "Cause": "c"}}, "1-2": {"Return": {"Payload": {"ok": true}, "StatusCode": 200}}}}}"#,
+    )
+    .unwrap();
+    let inv = cfg.invoker("M", "T").unwrap();
+    assert!(cfg.invoker("M", "Nope").is_err());
+    let call = |attempt| TaskCall {
+        state_name: "Call".into(),
+        resource: "arn:aws:lambda:us-east-1:1:function:f".into(),
+        payload: json!({}),
+        task_token: None,
+        timeout_seconds: None,
+        heartbeat_seconds: None,
+        attempt,
+    };
+    assert_eq!(inv.invoke(call(0)).await.unwrap_err().error, "E1");
+    assert_eq!(inv.invoke(call(1)).await.unwrap(), json!({"ok": true}));
+    assert_eq!(inv.invoke(call(2)).await.unwrap(), json!({"ok": true}));
+}
+
+#[test]
+fn invalid_definitions_never_panic() {
+    for d in ["", "[]", "{}", r#"{"StartAt":1}"#, r#"{"StartAt":"A","States":{"A":{"Type":"Nope"}}}"#,
+        r#"{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.x","Foo":1,"Next":"A"}]}}}"#,
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x.$":"States.Format("},"End":true}}}"#,
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Succeed"}}}"#] {
+        assert!(StateMachine::parse(d).is_err(), "{d}");
+        assert!(!wsflow_asl::validate(d).is_empty(), "{d}");
+    }
+}

@@ -1,0 +1,120 @@
+//! What the gateway is told: the API, its routes and integrations, limits, and
+//! the backends integrations call. Plain data; [`crate::Gateway::new`]
+//! compiles it once.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use wsflow_aws_wire::{Account, AwsService, LambdaInvoker};
+
+/// One WebSocket API and its deployed stage.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The API id (`$context.apiId`), e.g. `u9jlm1pv1h`.
+    pub api_id: String,
+    /// The stage name (`$context.stage`); without [`ApiConfig::url_path_header`]
+    /// clients must connect to `/<stage>`.
+    pub stage: String,
+    /// E.g. `$request.body.action`.
+    pub route_selection_expression: String,
+    /// All routes, including `$connect`, `$disconnect` and `$default`.
+    pub routes: Vec<RouteConfig>,
+    /// When set (e.g. `ws-uri`), clients may connect on any path and the
+    /// original path (without query) is given to `$connect` in this header,
+    /// as the CloudFront Function in front of the real API does. When
+    /// `None`, only `/<stage>` and `/<stage>/` upgrade (others get 403).
+    pub url_path_header: Option<String>,
+    /// Size and time limits.
+    pub limits: Limits,
+    /// The host clients use (`$context.domainName`), e.g. `127.0.0.1:3001`.
+    /// Also the authority of the queue URLs handed to SQS integrations.
+    pub domain_name: String,
+    /// Region and account the stack presents.
+    pub account: Account,
+}
+
+/// A route: its key and its integration.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// `$connect`, `$disconnect`, `$default` or a custom key.
+    pub route_key: String,
+    /// What the route calls.
+    pub integration: IntegrationConfig,
+    /// Whether the route has a route response (`RouteResponseKey: $default`):
+    /// the integration's response is then sent back to the client.
+    pub two_way: bool,
+}
+
+/// A route's integration.
+#[derive(Debug, Clone)]
+pub enum IntegrationConfig {
+    /// `AWS_PROXY` to a Lambda function.
+    LambdaProxy {
+        /// The function name (or ARN).
+        function: String,
+    },
+    /// `AWS` (non-proxy) integration with an AWS service, driven by request
+    /// templates.
+    AwsService {
+        /// `dynamodb`, `states`, `sqs` (matched against
+        /// [`AwsService::integration_name`]).
+        service: String,
+        /// The operation of an `…:<service>:action/<Operation>` URI.
+        action: Option<String>,
+        /// The path of an `…:<service>:path/<path>` URI, e.g.
+        /// `123456789012/my-queue.fifo` for SQS.
+        path: Option<String>,
+        /// Request templates by key (`$default`, `application/json`, …), raw VTL.
+        request_templates: BTreeMap<String, String>,
+        /// E.g. `\$default` or `${request.body.action}`; `None` selects `$default`.
+        template_selection_expression: Option<String>,
+        /// `WHEN_NO_MATCH` (default), `WHEN_NO_TEMPLATES` or `NEVER`.
+        passthrough_behavior: Option<String>,
+    },
+    /// `MOCK`: answers `{"statusCode": 200}` to `$connect`/`$disconnect` and
+    /// nothing to messages (two-way mock routes echo nothing either).
+    Mock,
+}
+
+/// API Gateway's WebSocket quotas (all fixed at AWS; configurable here for tests).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Message payload size: 128 KB. Larger messages close the connection
+    /// with code 1009; larger `@connections` posts get 413.
+    pub max_message_bytes: usize,
+    /// WebSocket frame size: 32 KB. Larger frames close the connection with 1009.
+    pub max_frame_bytes: usize,
+    /// Idle connection timeout: 10 minutes without a frame from the client.
+    pub idle_timeout: Duration,
+    /// Connection duration: 2 hours.
+    pub max_connection_duration: Duration,
+    /// Integration timeout: 29 seconds.
+    pub integration_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 128 * 1024,
+            max_frame_bytes: 32 * 1024,
+            idle_timeout: Duration::from_secs(10 * 60),
+            max_connection_duration: Duration::from_secs(2 * 60 * 60),
+            integration_timeout: Duration::from_secs(29),
+        }
+    }
+}
+
+/// What integrations call.
+#[derive(Clone)]
+pub struct Backends {
+    /// Invokes Lambda functions (proxy integrations).
+    pub lambda: Arc<dyn LambdaInvoker>,
+    /// Local AWS services, picked by [`AwsService::integration_name`].
+    pub services: Vec<Arc<dyn AwsService>>,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.services.iter().map(|s| s.integration_name()).collect();
+        f.debug_struct("Backends").field("services", &names).finish_non_exhaustive()
+    }
+}

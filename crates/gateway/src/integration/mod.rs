@@ -1,0 +1,106 @@
+//! Route integrations, compiled once: Lambda proxy, AWS service (request
+//! templates + a local [`wsflow_aws_wire::AwsService`]) and mock. Each call
+//! yields an [`Outcome`] the socket layer turns into what API Gateway does.
+
+pub(crate) mod aws_service;
+pub(crate) mod lambda;
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::{Map, Value};
+
+use crate::{Backends, GatewayError, IntegrationConfig, config::ApiConfig};
+
+/// The result of calling an integration.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    /// The backend answered. `status` is the proxy result's `statusCode`
+    /// (Lambda) or the service's HTTP status; `body` is what a two-way route
+    /// sends back; `headers` are the proxy result's headers (`$connect`
+    /// uses `Sec-WebSocket-Protocol`).
+    Response {
+        status: u16,
+        body: Option<String>,
+        headers: Vec<(String, String)>,
+    },
+    /// The AWS service refused the call: `status` and its error body, which a
+    /// two-way route passes through (the `$default` integration response
+    /// matches every status).
+    ServiceError { status: u16, body: String },
+    /// The integration failed (function error, bad template, unknown
+    /// operation): the client gets `Internal server error`.
+    Failed(String),
+    /// The integration did not answer within the integration timeout: the
+    /// client gets `Endpoint request timed out`.
+    TimedOut,
+}
+
+/// What a call needs besides the proxy event.
+pub(crate) struct CallInput<'a> {
+    /// The message body (`""` for `$connect`/`$disconnect`).
+    pub body: &'a str,
+    /// The message body parsed as JSON, if it is JSON.
+    pub json: Option<&'a Value>,
+    /// `$context`.
+    pub context: &'a Map<String, Value>,
+    /// Request headers (only `$connect` has any).
+    pub headers: &'a [(String, String)],
+    /// Query string parameters (only `$connect` has any).
+    pub query: &'a [(String, String)],
+}
+
+/// A compiled integration.
+pub(crate) enum Integration {
+    Lambda(lambda::LambdaIntegration),
+    Service(Box<aws_service::ServiceIntegration>),
+    Mock,
+}
+
+impl Integration {
+    pub(crate) fn compile(
+        route_key: &str,
+        config: &IntegrationConfig,
+        api: &ApiConfig,
+        backends: &Backends,
+    ) -> Result<Self, GatewayError> {
+        Ok(match config {
+            IntegrationConfig::LambdaProxy { function } => Self::Lambda(lambda::LambdaIntegration {
+                function: function.clone(),
+                invoker: Arc::clone(&backends.lambda),
+            }),
+            IntegrationConfig::AwsService { .. } => Self::Service(Box::new(
+                aws_service::ServiceIntegration::compile(route_key, config, api, backends)?,
+            )),
+            IntegrationConfig::Mock => Self::Mock,
+        })
+    }
+
+    /// Whether calling needs the Lambda proxy event.
+    pub(crate) fn wants_event(&self) -> bool {
+        matches!(self, Self::Lambda(_))
+    }
+
+    /// Calls the integration, bounded by `timeout`.
+    pub(crate) async fn call(
+        &self,
+        input: &CallInput<'_>,
+        event: Option<Value>,
+        timeout: Duration,
+    ) -> Outcome {
+        let fut = async {
+            match self {
+                Self::Lambda(l) => l.call(event.unwrap_or(Value::Null)).await,
+                Self::Service(s) => s.call(input).await,
+                Self::Mock => Outcome::Response {
+                    status: 200,
+                    body: None,
+                    headers: Vec::new(),
+                },
+            }
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::TimedOut,
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Selection expressions (`$request.body.action`, `${request.body.a.b}-v1`,
+//! `\$default`) compiled once and evaluated per message, with AWS's rules:
+//!
+//! * a variable starts with `$`; `${…}` marks its bounds explicitly;
+//! * several variables may appear, each evaluated once (no recursion);
+//! * `\$` is a literal dollar, e.g. `\$default`;
+//! * `request.body` is the message parsed as JSON and what follows it a
+//!   JSONPath (`.a.b`, `[0]`, `['a b']`); a non-string result is
+//!   stringified (JSON text);
+//! * a message that is not JSON, or a path that selects nothing, cannot be
+//!   evaluated: the message goes to `$default`.
+//!
+//! Only `$request.body.*` variables exist for WebSocket route and template
+//! selection; anything else is refused when the gateway is built.
+
+use serde_json::Value;
+
+use crate::GatewayError;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Literal(String),
+    Body(Vec<Step>),
+}
+
+/// A compiled selection expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectionExpression {
+    parts: Vec<Part>,
+}
+
+fn err(expression: &str, reason: impl Into<String>) -> GatewayError {
+    GatewayError::SelectionExpression {
+        expression: expression.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses a JSONPath tail after `request.body` (`.a.b[0]['c']`).
+fn parse_path(expression: &str, mut s: &str) -> Result<Vec<Step>, GatewayError> {
+    let mut steps = Vec::new();
+    while !s.is_empty() {
+        if let Some(rest) = s.strip_prefix('.') {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            if end == 0 {
+                return Err(err(expression, "empty path segment"));
+            }
+            steps.push(Step::Key(rest[..end].to_owned()));
+            s = &rest[end..];
+        } else if let Some(rest) = s.strip_prefix('[') {
+            let end = rest
+                .find(']')
+                .ok_or_else(|| err(expression, "unclosed '['"))?;
+            let inner = rest[..end].trim();
+            let quoted = inner
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|x| x.strip_suffix('"')));
+            match quoted {
+                Some(key) => steps.push(Step::Key(key.to_owned())),
+                None => steps.push(Step::Index(
+                    inner
+                        .parse()
+                        .map_err(|_| err(expression, format!("bad index [{inner}]")))?,
+                )),
+            }
+            s = &rest[end + 1..];
+        } else {
+            return Err(err(expression, format!("unexpected {s:?} in path")));
+        }
+    }
+    Ok(steps)
+}
+
+fn parse_variable(expression: &str, var: &str) -> Result<Part, GatewayError> {
+    let tail = var
+        .strip_prefix("request.body")
+        .ok_or_else(|| err(expression, format!("unsupported variable ${var}; only $request.body.* is available")))?;
+    Ok(Part::Body(parse_path(expression, tail)?))
+}
+
+impl SelectionExpression {
+    /// Compiles an expression.
+    pub fn parse(expression: &str) -> Result<Self, GatewayError> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut chars = expression.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' if matches!(chars.peek(), Some((_, '$'))) => {
+                    chars.next();
+                    literal.push('$');
+                }
+                '$' => {
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    let rest = &expression[i + 1..];
+                    let (var, consumed) = if let Some(braced) = rest.strip_prefix('{') {
+                        let end = braced
+                            .find('}')
+                            .ok_or_else(|| err(expression, "unclosed '${'"))?;
+                        (&braced[..end], end + 2)
+                    } else {
+                        // An unbraced variable runs over name characters,
+                        // dots and bracket segments.
+                        let mut end = 0;
+                        let bytes = rest.as_bytes();
+                        while end < bytes.len() {
+                            let b = bytes[end];
+                            if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-' {
+                                end += 1;
+                            } else if b == b'[' {
+                                match rest[end..].find(']') {
+                                    Some(close) => end += close + 1,
+                                    None => return Err(err(expression, "unclosed '['")),
+                                }
+                            } else {
+                                break;
+                            }
+                        }
+                        (&rest[..end], end)
+                    };
+                    parts.push(parse_variable(expression, var)?);
+                    // Skip the characters the variable consumed.
+                    while let Some(&(j, _)) = chars.peek() {
+                        if j < i + 1 + consumed {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Self { parts })
+    }
+
+    /// Whether evaluation needs the message body parsed as JSON.
+    pub fn needs_body(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Body(_)))
+    }
+
+    /// Evaluates against a message body already parsed as JSON (`None` when
+    /// the message is not JSON). `None` means "cannot be evaluated".
+    pub fn evaluate(&self, body: Option<&Value>) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Body(steps) => {
+                    let mut v = body?;
+                    for step in steps {
+                        v = match step {
+                            Step::Key(k) => v.get(k.as_str())?,
+                            Step::Index(i) => v.get(*i)?,
+                        };
+                    }
+                    match v {
+                        Value::Null => return None,
+                        Value::String(s) => out.push_str(s),
+                        other => out.push_str(&other.to_string()),
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn eval(expr: &str, body: &str) -> Option<String> {
+        let parsed: Option<Value> = serde_json::from_str(body).ok();
+        SelectionExpression::parse(expr).unwrap().evaluate(parsed.as_ref())
+    }
+
+    #[test]
+    fn evaluates_like_api_gateway() {
+        let table: &[(&str, &str, Option<&str>)] = &[
+            ("$request.body.action", r#"{"action":"echo"}"#, Some("echo")),
+            ("${request.body.action}", r#"{"action":"echo"}"#, Some("echo")),
+            ("$request.body.a.b", r#"{"a":{"b":"deep"}}"#, Some("deep")),
+            ("$request.body.a[1]", r#"{"a":["x","y"]}"#, Some("y")),
+            ("$request.body['odd key']", r#"{"odd key":"k"}"#, Some("k")),
+            ("${request.body.version}-beta", r#"{"version":2}"#, Some("2-beta")),
+            ("$request.body.n", r#"{"n":true}"#, Some("true")),
+            ("$request.body.o", r#"{"o":{"x":1}}"#, Some(r#"{"x":1}"#)),
+            ("$request.body.action", r#"{"other":1}"#, None),
+            ("$request.body.action", r#"{"action":null}"#, None),
+            ("$request.body.action", "not json", None),
+            ("$request.body.action", r#"["array"]"#, None),
+            ("\\$default", "anything", Some("$default")),
+            ("${request.body.a}${request.body.b}", r#"{"a":"x","b":"y"}"#, Some("xy")),
+        ];
+        for (expr, body, want) in table {
+            assert_eq!(eval(expr, body).as_deref(), *want, "{expr} on {body}");
+        }
+    }
+
+    #[test]
+    fn refuses_unsupported_expressions() {
+        for bad in ["$context.routeKey", "${request.body.a", "$request.body.", "$request.body[x"] {
+            assert!(SelectionExpression::parse(bad).is_err(), "{bad}");
+        }
+        assert!(!SelectionExpression::parse("\\$default").unwrap().needs_body());
+        assert!(
+            SelectionExpression::parse("$request.body.x")
+                .unwrap()
+                .evaluate(Some(&json!({"x": "1"})))
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,537 @@
+//! The WebSocket side: the `$connect` handshake, then three tasks per
+//! connection — a reader (frames, limits, idle and lifetime timeouts), a
+//! dispatcher (route selection and integrations, one message at a time, in
+//! arrival order, so e.g. FIFO queue sends keep the client's order) and a
+//! writer (everything sent to the client goes through its bounded channel:
+//! replies, `@connections` posts, close frames).
+//!
+//! Closing: whoever closes (client, `DeleteConnection`, idle/lifetime
+//! timeout, a quota breach, [`crate::Gateway::close_all`]), the connection
+//! leaves the registry first (so posts get 410), the socket is closed, then
+//! `$disconnect` runs with the close code and reason (best effort, as AWS).
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{
+        ConnectInfo, State,
+        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+    },
+    http::{HeaderMap, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::{
+    Gateway, Route, clock,
+    connections::{CloseRequest, Connection, Outbound},
+    events::{self, ConnectionInfo, EventKind},
+    ids,
+    integration::{CallInput, Outcome},
+};
+
+/// Messages waiting for the writer; a full channel makes posters wait.
+const OUTBOUND_CAPACITY: usize = 1024;
+/// Messages received but not yet dispatched; a full channel stops reading.
+const INBOUND_CAPACITY: usize = 256;
+/// Frames the writer sends before one flush.
+const WRITE_BATCH: usize = 64;
+/// How long a closing socket may take to flush.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+fn json_response(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
+}
+
+/// `Sec-WebSocket-Key` → `Sec-WebSocket-Key`, `x-amzn-trace-id` →
+/// `X-Amzn-Trace-Id`: HTTP/1 header names arrive lower-cased, API Gateway
+/// shows them as clients usually spell them.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            if part.eq_ignore_ascii_case("websocket") {
+                return "WebSocket".to_owned();
+            }
+            let mut cs = part.chars();
+            match cs.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + cs.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn decode_component(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode_component(k), decode_component(v))
+        })
+        .collect()
+}
+
+/// `GET` on any path: the WebSocket handshake with `$connect`.
+pub(crate) async fn handshake(
+    State(gw): State<Gateway>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    connect_info: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+) -> Response {
+    let inner = &gw.inner;
+    let config = &inner.config;
+    if inner.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+        return json_response(StatusCode::GONE, "Gone");
+    }
+    // Without the URL-path emulation only the stage path exists.
+    let path = uri.path();
+    if config.url_path_header.is_none() {
+        let stage = path.trim_start_matches('/').trim_end_matches('/');
+        if stage != config.stage || path.matches('/').count() > 2 {
+            return json_response(StatusCode::FORBIDDEN, "Forbidden");
+        }
+    }
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+
+    let header_str = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let source_ip = connect_info
+        .map(|axum::Extension(ConnectInfo(addr))| addr.ip().to_string())
+        .or_else(|| {
+            header_str("x-forwarded-for")
+                .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+        })
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let info = ConnectionInfo {
+        connection_id: ids::new_id(),
+        connected_at: clock::now_millis(),
+        source_ip: source_ip.clone(),
+        user_agent: header_str("user-agent"),
+    };
+
+    // The headers $connect sees: the client's, then what API Gateway adds.
+    let mut event_headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((title_case(k.as_str()), v.to_str().ok()?.to_owned())))
+        .collect();
+    // The CloudFront Function sets the path header, whatever the client sent.
+    if let Some(h) = &config.url_path_header {
+        event_headers.retain(|(k, _)| !k.eq_ignore_ascii_case(h));
+        event_headers.push((h.clone(), path.to_owned()));
+    }
+    let mut add = |name: &str, value: String| {
+        if !event_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            event_headers.push((name.to_owned(), value));
+        }
+    };
+    add("X-Amzn-Trace-Id", ids::trace_id());
+    add("X-Forwarded-For", source_ip);
+    let port = header_str("host")
+        .and_then(|h| h.rsplit_once(':').map(|(_, p)| p.to_owned()))
+        .unwrap_or_else(|| "80".to_owned());
+    add("X-Forwarded-Port", port);
+    add("X-Forwarded-Proto", "http".to_owned());
+    let query = parse_query(uri.query());
+
+    let mut ws = ws
+        .max_frame_size(config.limits.max_frame_bytes)
+        .max_message_size(config.limits.max_message_bytes);
+    if let Some(route) = &inner.connect {
+        let req = events::request(&inner.api, &info, &EventKind::Connect);
+        let input = CallInput {
+            body: "",
+            json: None,
+            context: &req.context,
+            headers: &event_headers,
+            query: &query,
+        };
+        let event = route
+            .integration
+            .wants_event()
+            .then(|| events::connect_event(&req, &event_headers, &query));
+        let outcome = route
+            .integration
+            .call(&input, event, config.limits.integration_timeout)
+            .await;
+        match outcome {
+            Outcome::Response {
+                status, headers, ..
+            } if (200..300).contains(&status) => {
+                if let Some((_, p)) = headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+                {
+                    ws = ws.protocols([p.clone()]);
+                }
+            }
+            Outcome::Response { status, body, .. } => {
+                debug!(status, connection_id = %info.connection_id, "$connect rejected");
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                return (status, body.unwrap_or_default()).into_response();
+            }
+            Outcome::ServiceError { status, body } => {
+                warn!(status, %body, "$connect integration returned an error");
+                return json_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            }
+            Outcome::Failed(e) => {
+                warn!(error = %e, "$connect integration failed");
+                return json_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error");
+            }
+            Outcome::TimedOut => {
+                warn!("$connect integration timed out");
+                return json_response(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out");
+            }
+        }
+    }
+    ws.on_upgrade(move |socket| run_connection(gw, socket, info))
+}
+
+/// Why the reader stopped.
+enum Ending {
+    /// The client sent a close frame (already answered by tungstenite).
+    Client { code: u16, reason: String },
+    /// The server closes: send this close frame.
+    Server { code: u16, reason: String },
+    /// The transport broke without a close handshake.
+    Abnormal,
+}
+
+async fn run_connection(gw: Gateway, socket: WebSocket, info: ConnectionInfo) {
+    let _task = gw.enter_task();
+    let inner = &gw.inner;
+    let (sink, stream) = socket.split();
+    let (out_tx, out_rx) = mpsc::channel(OUTBOUND_CAPACITY);
+    let (close_tx, close_rx) = oneshot::channel();
+    let conn = Arc::new(Connection::new(info.clone(), out_tx.clone(), close_tx));
+    inner.registry.insert(Arc::clone(&conn));
+    if inner.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+        conn.request_close(1001, "Going away");
+    }
+    let mut writer = tokio::spawn(write_loop(sink, out_rx));
+    let (in_tx, in_rx) = mpsc::channel(INBOUND_CAPACITY);
+    tokio::spawn(dispatch_loop(gw.clone(), Arc::clone(&conn), in_rx));
+
+    let ending = read_loop(&gw, &conn, stream, in_tx, close_rx).await;
+    inner.registry.remove(&info.connection_id);
+
+    let (code, reason) = match ending {
+        Ending::Client { code, reason } => {
+            let _ = out_tx.send(Outbound::Shutdown).await;
+            (code, reason)
+        }
+        Ending::Server { code, reason } => {
+            let _ = out_tx
+                .send(Outbound::Close {
+                    code,
+                    reason: reason.clone(),
+                })
+                .await;
+            (code, reason)
+        }
+        Ending::Abnormal => {
+            let _ = out_tx.send(Outbound::Shutdown).await;
+            (1006, "Connection was closed abnormally".to_owned())
+        }
+    };
+    drop(out_tx);
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+        writer.abort();
+    }
+    debug!(connection_id = %info.connection_id, code, %reason, "connection closed");
+    run_disconnect(&gw, &info, code, &reason).await;
+}
+
+async fn read_loop(
+    gw: &Gateway,
+    conn: &Connection,
+    mut stream: SplitStream<WebSocket>,
+    in_tx: mpsc::Sender<Utf8Bytes>,
+    mut close_rx: oneshot::Receiver<CloseRequest>,
+) -> Ending {
+    let limits = &gw.inner.config.limits;
+    let lifetime = tokio::time::sleep(limits.max_connection_duration);
+    tokio::pin!(lifetime);
+    loop {
+        tokio::select! {
+            req = &mut close_rx => {
+                return match req {
+                    Ok(r) => Ending::Server { code: r.code, reason: r.reason },
+                    Err(_) => Ending::Server { code: 1001, reason: "Going away".into() },
+                };
+            }
+            () = &mut lifetime => {
+                return Ending::Server { code: 1001, reason: "Going away".into() };
+            }
+            next = tokio::time::timeout(limits.idle_timeout, stream.next()) => {
+                let msg = match next {
+                    Err(_) => return Ending::Server { code: 1001, reason: "Going away".into() },
+                    Ok(None) => return Ending::Abnormal,
+                    Ok(Some(Err(e))) => {
+                        return if is_capacity_error(&e) {
+                            Ending::Server { code: 1009, reason: "Message too big".into() }
+                        } else {
+                            debug!(error = %e, "WebSocket read failed");
+                            Ending::Abnormal
+                        };
+                    }
+                    Ok(Some(Ok(msg))) => msg,
+                };
+                conn.touch(clock::now_millis());
+                match msg {
+                    Message::Text(text) => {
+                        if in_tx.send(text).await.is_err() {
+                            return Ending::Abnormal;
+                        }
+                    }
+                    // API Gateway does not take binary frames from clients:
+                    // it closes with 1003.
+                    Message::Binary(_) => {
+                        return Ending::Server { code: 1003, reason: "Unsupported data".into() };
+                    }
+                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Close(frame) => {
+                        return match frame {
+                            Some(CloseFrame { code, reason }) => Ending::Client { code, reason: reason.to_string() },
+                            None => Ending::Client {
+                                code: 1005,
+                                reason: "Client-side close frame status not set".into(),
+                            },
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a read error is tungstenite's "message/frame too big".
+fn is_capacity_error(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(s) = source {
+        if let Some(t) = s.downcast_ref::<tungstenite::Error>() {
+            return matches!(t, tungstenite::Error::Capacity(_));
+        }
+        source = s.source();
+    }
+    false
+}
+
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<Outbound>) {
+    'outer: while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(out) = next.take() {
+            match out {
+                Outbound::Message(m) => {
+                    if sink.feed(m).await.is_err() {
+                        break 'outer;
+                    }
+                }
+                Outbound::Close { code, reason } => {
+                    let frame = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    break 'outer;
+                }
+                Outbound::Shutdown => {
+                    let _ = sink.flush().await;
+                    break 'outer;
+                }
+            }
+            n += 1;
+            if n < WRITE_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if sink.flush().await.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// Sends a JSON message of API Gateway's own (`Forbidden`,
+/// `Internal server error`, …) to the client.
+async fn send_gateway_message(conn: &Connection, message: &str, request_id: &str) {
+    let body = json!({
+        "message": message,
+        "connectionId": conn.info.connection_id,
+        "requestId": request_id,
+    })
+    .to_string();
+    let _ = conn
+        .outbound
+        .send(Outbound::Message(Message::Text(body.into())))
+        .await;
+}
+
+async fn dispatch_loop(gw: Gateway, conn: Arc<Connection>, mut rx: mpsc::Receiver<Utf8Bytes>) {
+    while let Some(text) = rx.recv().await {
+        dispatch(&gw, &conn, text.as_str()).await;
+    }
+}
+
+/// Routes one message and runs its integration.
+async fn dispatch(gw: &Gateway, conn: &Connection, body: &str) {
+    let inner = &gw.inner;
+    let json: Option<Value> = if inner.selection.needs_body() {
+        serde_json::from_str(body).ok()
+    } else {
+        None
+    };
+    let route: Option<&Route> = inner
+        .selection
+        .evaluate(json.as_ref())
+        .and_then(|key| inner.routes.get(&key))
+        .or(inner.default.as_ref());
+    let Some(route) = route else {
+        send_gateway_message(conn, "Forbidden", &ids::new_id()).await;
+        return;
+    };
+    let req = events::request(
+        &inner.api,
+        &conn.info,
+        &EventKind::Message {
+            route_key: &route.key,
+        },
+    );
+    let input = CallInput {
+        body,
+        json: json.as_ref(),
+        context: &req.context,
+        headers: &[],
+        query: &[],
+    };
+    let event = route
+        .integration
+        .wants_event()
+        .then(|| events::message_event(&req, body));
+    let outcome = route
+        .integration
+        .call(&input, event, inner.config.limits.integration_timeout)
+        .await;
+    let reply = match outcome {
+        Outcome::Response { body, .. } => body.filter(|_| route.two_way),
+        Outcome::ServiceError { body, .. } => Some(body).filter(|_| route.two_way),
+        Outcome::Failed(e) => {
+            warn!(route = %route.key, error = %e, "integration failed");
+            send_gateway_message(conn, "Internal server error", &req.request_id).await;
+            None
+        }
+        Outcome::TimedOut => {
+            warn!(route = %route.key, "integration timed out");
+            send_gateway_message(conn, "Endpoint request timed out", &req.request_id).await;
+            None
+        }
+    };
+    if let Some(reply) = reply {
+        let _ = conn
+            .outbound
+            .send(Outbound::Message(Message::Text(reply.into())))
+            .await;
+    }
+}
+
+async fn run_disconnect(gw: &Gateway, info: &ConnectionInfo, code: u16, reason: &str) {
+    let inner = &gw.inner;
+    let Some(route) = &inner.disconnect else {
+        return;
+    };
+    let req = events::request(
+        &inner.api,
+        info,
+        &EventKind::Disconnect {
+            status_code: code,
+            reason,
+        },
+    );
+    let input = CallInput {
+        body: "",
+        json: None,
+        context: &req.context,
+        headers: &[],
+        query: &[],
+    };
+    let event = route
+        .integration
+        .wants_event()
+        .then(|| events::disconnect_event(&req, &inner.api, info));
+    match route
+        .integration
+        .call(&input, event, inner.config.limits.integration_timeout)
+        .await
+    {
+        Outcome::Response { .. } => {}
+        Outcome::ServiceError { status, body } => {
+            warn!(status, %body, "$disconnect integration returned an error");
+        }
+        Outcome::Failed(e) => warn!(error = %e, "$disconnect integration failed"),
+        Outcome::TimedOut => warn!("$disconnect integration timed out"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_and_queries() {
+        assert_eq!(title_case("sec-websocket-key"), "Sec-WebSocket-Key");
+        assert_eq!(title_case("x-amzn-trace-id"), "X-Amzn-Trace-Id");
+        assert_eq!(title_case("host"), "Host");
+        assert_eq!(
+            parse_query(Some("foo=bar&a=%20b+c&flag&a=2")),
+            vec![
+                ("foo".into(), "bar".into()),
+                ("a".into(), " b c".into()),
+                ("flag".into(), String::new()),
+                ("a".into(), "2".into()),
+            ]
+        );
+        assert!(parse_query(None).is_empty());
+    }
+}

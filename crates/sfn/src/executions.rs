@@ -1,0 +1,439 @@
+//! Starting, running, stopping and finishing executions.
+//!
+//! Standard executions: the RUNNING record is committed before StartExecution
+//! answers, the run is a spawned tokio task whose history events stream into
+//! the store (group-committed), and the final record is committed before the
+//! execution leaves the in-memory `live` map, so a reader always finds it in
+//! one place or the other. Express executions never touch the database.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::{oneshot, watch};
+use wsflow_asl::{Clock, ExecutionContext, ExecutionOutcome, HistoryEvent, HistorySink};
+use wsflow_aws_wire::ServiceError;
+
+use crate::MachineType;
+use crate::clock::{ScaledClock, epoch_millis};
+use crate::names::{check_name, invalid_arn, split_states_arn};
+use crate::records::{ExecutionRecord, Status};
+use crate::service::{Inner, Machine};
+use crate::store::Store;
+
+/// Express executions' duration limit (always real time).
+pub(crate) const EXPRESS_LIMIT: Duration = Duration::from_secs(300);
+
+/// Largest execution input AWS accepts (256 KiB).
+const MAX_INPUT: usize = 256 * 1024;
+
+/// A stop request: error and cause.
+type StopRequest = (Option<String>, Option<String>);
+
+/// An execution running in this process.
+pub(crate) struct Live {
+    pub record: Mutex<ExecutionRecord>,
+    stop: Mutex<Option<oneshot::Sender<StopRequest>>>,
+    /// Holds the final record once the execution has finished.
+    pub done: watch::Sender<Option<ExecutionRecord>>,
+}
+
+/// What StartExecution hands back.
+pub(crate) struct Started {
+    pub record: ExecutionRecord,
+    /// Completes (becomes `Some`) when the execution finishes.
+    pub done: watch::Receiver<Option<ExecutionRecord>>,
+}
+
+/// Finds a machine by ARN: `InvalidArn` or `StateMachineDoesNotExist`.
+pub(crate) fn machine(inner: &Inner, arn: &str) -> Result<Arc<Machine>, ServiceError> {
+    split_states_arn(arn, "stateMachine")?;
+    inner.machine(arn).ok_or_else(|| {
+        ServiceError::client(
+            "StateMachineDoesNotExist",
+            format!("State Machine Does Not Exist: '{arn}'"),
+        )
+    })
+}
+
+fn does_not_exist(arn: &str) -> ServiceError {
+    ServiceError::client(
+        "ExecutionDoesNotExist",
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Parses an execution input (absent = `{}`): `InvalidExecutionInput` if it
+/// is not JSON or too large.
+pub(crate) fn parse_input(input: Option<&str>) -> Result<(String, Value), ServiceError> {
+    let text = input.unwrap_or("{}");
+    if text.len() > MAX_INPUT {
+        return Err(ServiceError::client(
+            "InvalidExecutionInput",
+            "Invalid State Machine Execution Input: 'Input exceeds the maximum size of 262144 bytes'",
+        ));
+    }
+    let value = serde_json::from_str(text).map_err(|e| {
+        ServiceError::client(
+            "InvalidExecutionInput",
+            format!("Invalid State Machine Execution Input: '{e}'"),
+        )
+    })?;
+    Ok((text.to_owned(), value))
+}
+
+fn new_record(inner: &Inner, m: &Machine, name: Option<&str>, input: String) -> Result<ExecutionRecord, ServiceError> {
+    let name = match name {
+        Some(n) => {
+            check_name(n)?;
+            n.to_owned()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let execution_arn = match m.kind {
+        MachineType::Standard => inner.account.execution(&m.name, &name),
+        MachineType::Express => {
+            inner
+                .account
+                .express_execution(&m.name, &name, &uuid::Uuid::new_v4().to_string())
+        }
+    };
+    Ok(ExecutionRecord {
+        execution_arn,
+        state_machine_arn: m.arn.clone(),
+        name,
+        status: Status::Running,
+        input,
+        output: None,
+        error: None,
+        cause: None,
+        start_millis: epoch_millis(),
+        stop_millis: None,
+    })
+}
+
+fn context(m: &Machine, rec: &ExecutionRecord) -> ExecutionContext {
+    ExecutionContext {
+        execution_arn: rec.execution_arn.clone(),
+        execution_name: rec.name.clone(),
+        state_machine_arn: m.arn.clone(),
+        state_machine_name: m.name.clone(),
+        role_arn: m.role_arn.clone(),
+        start_time_millis: rec.start_millis,
+        redrive_count: 0,
+    }
+}
+
+fn already_exists(arn: &str) -> ServiceError {
+    ServiceError::client(
+        "ExecutionAlreadyExists",
+        format!("Execution Already Exists: '{arn}'"),
+    )
+}
+
+/// StartExecution: registers the execution, commits its RUNNING record
+/// (Standard) and spawns its run. Same name + same input while RUNNING
+/// returns the running execution; otherwise a reused name is
+/// `ExecutionAlreadyExists`.
+pub(crate) async fn start(
+    inner: &Arc<Inner>,
+    machine_arn: &str,
+    name: Option<&str>,
+    input: Option<&str>,
+) -> Result<Started, ServiceError> {
+    let m = machine(inner, machine_arn)?;
+    let (input_text, input_value) = parse_input(input)?;
+    let rec = new_record(inner, &m, name, input_text)?;
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (done_tx, done_rx) = watch::channel(None);
+    let live = Arc::new(Live {
+        record: Mutex::new(rec.clone()),
+        stop: Mutex::new(Some(stop_tx)),
+        done: done_tx,
+    });
+    {
+        let mut map = lock(&inner.live);
+        if let Some(existing) = map.get(&rec.execution_arn) {
+            let r = lock(&existing.record).clone();
+            return if r.input == rec.input {
+                Ok(Started {
+                    record: r,
+                    done: existing.done.subscribe(),
+                })
+            } else {
+                Err(already_exists(&rec.execution_arn))
+            };
+        }
+        if m.kind == MachineType::Standard {
+            let stored = inner
+                .store
+                .execution(&rec.execution_arn)
+                .map_err(|e| ServiceError::internal(e.to_string()))?;
+            if let Some(r) = stored {
+                return if r.status == Status::Running && r.input == rec.input {
+                    Ok(Started {
+                        record: r,
+                        done: watch::channel(None).1,
+                    })
+                } else {
+                    Err(already_exists(&rec.execution_arn))
+                };
+            }
+        }
+        map.insert(rec.execution_arn.clone(), live.clone());
+    }
+    if m.kind == MachineType::Standard {
+        inner.store.put_execution(&rec);
+        if let Err(e) = inner.store.sync().await {
+            lock(&inner.live).remove(&rec.execution_arn);
+            return Err(ServiceError::internal(e.to_string()));
+        }
+    }
+    let ctx = context(&m, &rec);
+    let task_inner = inner.clone();
+    tokio::spawn(async move { drive(task_inner, m, live, input_value, ctx, stop_rx).await });
+    Ok(Started {
+        record: rec,
+        done: done_rx,
+    })
+}
+
+/// How a run ended.
+enum End {
+    Outcome(ExecutionOutcome),
+    Stopped(StopRequest),
+    ExpressTimeout,
+}
+
+async fn drive(
+    inner: Arc<Inner>,
+    m: Arc<Machine>,
+    live: Arc<Live>,
+    input: Value,
+    ctx: ExecutionContext,
+    stop_rx: oneshot::Receiver<StopRequest>,
+) {
+    let clock = ScaledClock::new(inner.time_scale);
+    let arn = ctx.execution_arn.clone();
+    let sink = (m.kind == MachineType::Standard).then(|| StoreSink::new(&arn, inner.store.clone()));
+    let history = sink.as_ref().map(|s| s as &dyn HistorySink);
+    let mut shutdown = inner.shutdown.subscribe();
+    let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &*inner, &clock, history);
+    let limit = async {
+        if m.kind == MachineType::Express {
+            tokio::time::sleep(EXPRESS_LIMIT).await
+        } else {
+            std::future::pending().await
+        }
+    };
+    let end = tokio::select! {
+        o = run => End::Outcome(o),
+        stop = stop_rx => match stop {
+            Ok(s) => End::Stopped(s),
+            Err(_) => End::Stopped((None, None)),
+        },
+        _ = limit => End::ExpressTimeout,
+        _ = shutdown.wait_for(|v| *v) => {
+            tracing::info!(%arn, "stack stopping; execution left RUNNING");
+            lock(&inner.live).remove(&arn);
+            return;
+        }
+    };
+    let mut rec = lock(&live.record).clone();
+    apply_end(&mut rec, end, clock.now_millis(), sink.as_ref());
+    *lock(&live.record) = rec.clone();
+    if m.kind == MachineType::Standard {
+        inner.store.put_execution(&rec);
+        if let Err(e) = inner.store.sync().await {
+            tracing::error!(%arn, "final execution record not committed: {e}");
+        }
+    }
+    lock(&inner.live).remove(&arn);
+    live.done.send_replace(Some(rec));
+}
+
+fn apply_end(rec: &mut ExecutionRecord, end: End, now: i64, sink: Option<&StoreSink>) {
+    rec.stop_millis = Some(now.max(rec.start_millis));
+    match end {
+        End::Outcome(o) => {
+            rec.status = o.status.into();
+            rec.output = o.output.map(|v| v.to_string());
+            rec.error = o.error;
+            rec.cause = o.cause;
+        }
+        End::Stopped((error, cause)) => {
+            rec.status = Status::Aborted;
+            if let Some(s) = sink {
+                s.aborted(now, error.as_deref(), cause.as_deref());
+            }
+            rec.error = error;
+            rec.cause = cause;
+        }
+        End::ExpressTimeout => {
+            rec.status = Status::TimedOut;
+            rec.error = Some("States.Timeout".into());
+            rec.cause = Some("The execution ran longer than the Express limit of 5 minutes".into());
+        }
+    }
+}
+
+/// StartSyncExecution: runs an Express execution to completion in the
+/// caller's task (no history, nothing stored).
+pub(crate) async fn run_sync(
+    inner: &Arc<Inner>,
+    machine_arn: &str,
+    name: Option<&str>,
+    input: Option<&str>,
+) -> Result<ExecutionRecord, ServiceError> {
+    let m = machine(inner, machine_arn)?;
+    if m.kind != MachineType::Express {
+        return Err(ServiceError::client(
+            "StateMachineTypeNotSupported",
+            "This operation is not supported by this type of state machine",
+        ));
+    }
+    let (input_text, input_value) = parse_input(input)?;
+    let mut rec = new_record(inner, &m, name, input_text)?;
+    let clock = ScaledClock::new(inner.time_scale);
+    let run = wsflow_asl::run_execution(
+        &m.parsed,
+        input_value,
+        context(&m, &rec),
+        &**inner,
+        &clock,
+        None,
+    );
+    let end = match tokio::time::timeout(EXPRESS_LIMIT, run).await {
+        Ok(o) => End::Outcome(o),
+        Err(_) => End::ExpressTimeout,
+    };
+    apply_end(&mut rec, end, clock.now_millis(), None);
+    Ok(rec)
+}
+
+/// The current record of an execution (live or stored).
+pub(crate) fn describe(inner: &Inner, arn: &str) -> Result<ExecutionRecord, ServiceError> {
+    check_execution_arn(arn)?;
+    if let Some(l) = lock(&inner.live).get(arn) {
+        return Ok(lock(&l.record).clone());
+    }
+    inner
+        .store
+        .execution(arn)
+        .map_err(|e| ServiceError::internal(e.to_string()))?
+        .ok_or_else(|| does_not_exist(arn))
+}
+
+/// `InvalidArn` unless `arn` is a Standard or Express execution ARN.
+pub(crate) fn check_execution_arn(arn: &str) -> Result<(), ServiceError> {
+    if split_states_arn(arn, "execution").is_ok() || split_states_arn(arn, "express").is_ok() {
+        Ok(())
+    } else {
+        Err(invalid_arn(arn))
+    }
+}
+
+/// StopExecution: aborts a running execution and returns its stop time.
+pub(crate) async fn stop(
+    inner: &Inner,
+    arn: &str,
+    error: Option<String>,
+    cause: Option<String>,
+) -> Result<i64, ServiceError> {
+    check_execution_arn(arn)?;
+    let live = lock(&inner.live).get(arn).cloned();
+    if let Some(l) = live {
+        let mut done = l.done.subscribe();
+        let sender = lock(&l.stop).take();
+        if let Some(s) = sender {
+            let _ = s.send((error, cause));
+        }
+        let rec = done
+            .wait_for(|r| r.is_some())
+            .await
+            .map_err(|_| ServiceError::internal("execution vanished while stopping"))?
+            .clone();
+        return Ok(rec.and_then(|r| r.stop_millis).unwrap_or_else(epoch_millis));
+    }
+    let mut rec = inner
+        .store
+        .execution(arn)
+        .map_err(|e| ServiceError::internal(e.to_string()))?
+        .ok_or_else(|| does_not_exist(arn))?;
+    if rec.status != Status::Running {
+        return Ok(rec.stop_millis.unwrap_or(rec.start_millis));
+    }
+    // Left RUNNING by an earlier run of the stack: close it here.
+    let history = inner
+        .store
+        .history(arn)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let sink = StoreSink::new(arn, inner.store.clone());
+    sink.last_id.store(history.len() as u64, Ordering::Relaxed);
+    let now = epoch_millis();
+    apply_end(&mut rec, End::Stopped((error, cause)), now, Some(&sink));
+    inner.store.put_execution(&rec);
+    inner
+        .store
+        .sync()
+        .await
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    Ok(now)
+}
+
+/// Waits for an execution started by [`start`] to finish.
+pub(crate) async fn finished(
+    mut done: watch::Receiver<Option<ExecutionRecord>>,
+) -> Option<ExecutionRecord> {
+    done.wait_for(|r| r.is_some()).await.ok()?.clone()
+}
+
+/// Streams an execution's history events into the store.
+pub(crate) struct StoreSink {
+    arn: String,
+    store: Store,
+    last_id: AtomicU64,
+}
+
+impl StoreSink {
+    fn new(arn: &str, store: Store) -> Self {
+        Self {
+            arn: arn.to_owned(),
+            store,
+            last_id: AtomicU64::new(0),
+        }
+    }
+
+    /// Appends the `ExecutionAborted` event (the engine is gone by then).
+    fn aborted(&self, now: i64, error: Option<&str>, cause: Option<&str>) {
+        let prev = self.last_id.load(Ordering::Relaxed);
+        let mut details = serde_json::Map::new();
+        if let Some(e) = error {
+            details.insert("error".into(), json!(e));
+        }
+        if let Some(c) = cause {
+            details.insert("cause".into(), json!(c));
+        }
+        let event = json!({
+            "timestamp": crate::clock::epoch_seconds(now),
+            "type": "ExecutionAborted",
+            "id": prev + 1,
+            "previousEventId": prev,
+            "executionAbortedEventDetails": details,
+        });
+        self.last_id.store(prev + 1, Ordering::Relaxed);
+        self.store.append_event(&self.arn, prev + 1, &event);
+    }
+}
+
+impl HistorySink for StoreSink {
+    fn record(&self, event: HistoryEvent) {
+        self.last_id.fetch_max(event.id, Ordering::Relaxed);
+        self.store.append_event(&self.arn, event.id, &event.to_json());
+    }
+}

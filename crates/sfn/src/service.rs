@@ -1,0 +1,207 @@
+//! The [`StepFunctions`] handle: machine registry, live executions, backends,
+//! and the [`AwsService`] entry point that dispatches API operations.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use serde_json::Value;
+use wsflow_asl::StateMachine;
+use wsflow_aws_wire::{
+    Account, AwsService, BoxFuture, LambdaInvoker, ServiceError, ServiceRequest, ServiceResponse,
+};
+
+use crate::executions::Live;
+use crate::records::MachineRecord;
+use crate::store::Store;
+use crate::tasks::http::HttpClient;
+use crate::tokens::Tokens;
+use crate::{MachineSpec, MachineType, SfnBackends, SfnError, SfnOptions, api, names};
+
+/// Role given to machines that declare none.
+const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/wsflow-local-sfn-role";
+
+/// A registered state machine, definition parsed once.
+pub(crate) struct Machine {
+    pub arn: String,
+    pub name: String,
+    pub kind: MachineType,
+    pub definition: String,
+    pub parsed: StateMachine,
+    pub role_arn: String,
+    pub created_millis: i64,
+    /// Declared by the template (not stored in the database).
+    pub from_template: bool,
+}
+
+/// Shared state behind every [`StepFunctions`] clone.
+pub(crate) struct Inner {
+    pub this: Weak<Inner>,
+    pub account: Account,
+    pub time_scale: f64,
+    pub endpoint: String,
+    pub store: Store,
+    pub machines: RwLock<BTreeMap<String, Arc<Machine>>>,
+    /// Executions running in this process, by ARN.
+    pub live: Mutex<HashMap<String, Arc<Live>>>,
+    pub tokens: Tokens,
+    pub lambda: Arc<dyn LambdaInvoker>,
+    pub services: HashMap<&'static str, Arc<dyn AwsService>>,
+    pub http: HttpClient,
+    /// Flipped to true by [`StepFunctions::shutdown`].
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Inner {
+    /// A strong handle to this service (for spawning executions).
+    pub fn arc(&self) -> Option<Arc<Inner>> {
+        self.this.upgrade()
+    }
+
+    pub fn machine(&self, arn: &str) -> Option<Arc<Machine>> {
+        self.machines.read().ok()?.get(arn).cloned()
+    }
+}
+
+/// The local Step Functions service. Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct StepFunctions {
+    inner: Arc<Inner>,
+}
+
+impl StepFunctions {
+    /// Opens the service: opens (or creates) `<data_dir>/sfn.redb`, registers
+    /// the template's machines under `account.state_machine(name)` (each
+    /// definition parsed once, here) and the user-created machines stored by
+    /// earlier runs.
+    ///
+    /// Standard executions the database still shows as RUNNING (the stack
+    /// stopped while they ran) stay RUNNING: they are not re-run (that would
+    /// repeat their side effects) and resuming them from their history is
+    /// future work. They can be inspected, and StopExecution aborts them.
+    pub fn open(
+        options: SfnOptions,
+        machines: Vec<MachineSpec>,
+        backends: SfnBackends,
+    ) -> Result<StepFunctions, SfnError> {
+        let store = Store::open(&options.data_dir.join("sfn.redb"), options.commit_mode)?;
+        let now = crate::clock::epoch_millis();
+        let mut registry = BTreeMap::new();
+        for spec in machines {
+            if names::check_name(&spec.name).is_err() {
+                return Err(SfnError::InvalidName(spec.name));
+            }
+            let parsed = StateMachine::parse(&spec.definition).map_err(|source| {
+                SfnError::InvalidDefinition {
+                    machine: spec.name.clone(),
+                    source,
+                }
+            })?;
+            let arn = options.account.state_machine(&spec.name);
+            let role_arn = spec
+                .role_arn
+                .unwrap_or_else(|| DEFAULT_ROLE.replace("123456789012", &options.account.account_id));
+            let m = Machine {
+                arn: arn.clone(),
+                name: spec.name.clone(),
+                kind: spec.kind,
+                definition: spec.definition,
+                parsed,
+                role_arn,
+                created_millis: now,
+                from_template: true,
+            };
+            if registry.insert(arn, Arc::new(m)).is_some() {
+                return Err(SfnError::Duplicate(spec.name));
+            }
+        }
+        for (arn, rec) in store.machines()? {
+            if registry.contains_key(&arn) {
+                tracing::warn!(%arn, "a stored state machine has a template machine's name; the template's wins");
+                continue;
+            }
+            match StateMachine::parse(&rec.definition) {
+                Ok(parsed) => {
+                    registry.insert(arn.clone(), Arc::new(machine_from_record(arn, rec, parsed)));
+                }
+                Err(e) => tracing::warn!(%arn, "stored state machine no longer parses: {e}"),
+            }
+        }
+        let services = backends
+            .services
+            .into_iter()
+            .map(|s| (s.integration_name(), s))
+            .collect();
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        let inner = Arc::new_cyclic(|this| Inner {
+            this: this.clone(),
+            account: options.account,
+            time_scale: options.time_scale,
+            endpoint: options.endpoint,
+            store,
+            machines: RwLock::new(registry),
+            live: Mutex::new(HashMap::new()),
+            tokens: Tokens::default(),
+            lambda: backends.lambda,
+            services,
+            http: HttpClient::new(),
+            shutdown,
+        });
+        Ok(StepFunctions { inner })
+    }
+
+    /// Stops running executions (Standard ones stay RUNNING in the database)
+    /// and waits for every queued write to be committed.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.shutdown.send(true);
+        if let Err(e) = self.inner.store.sync().await {
+            tracing::error!("sfn shutdown: {e}");
+        }
+    }
+
+    /// Runs one API operation on a JSON request body (what the edge router and
+    /// gateway integrations do through [`AwsService::call`]).
+    pub async fn operation(&self, operation: &str, body: &Value) -> Result<Value, ServiceError> {
+        api::dispatch(&self.inner, operation, body).await
+    }
+}
+
+pub(crate) fn machine_from_record(arn: String, rec: MachineRecord, parsed: StateMachine) -> Machine {
+    Machine {
+        arn,
+        name: rec.name,
+        kind: rec.kind,
+        definition: rec.definition,
+        parsed,
+        role_arn: rec.role_arn,
+        created_millis: rec.created_millis,
+        from_template: false,
+    }
+}
+
+impl AwsService for StepFunctions {
+    fn target_prefix(&self) -> &'static str {
+        "AWSStepFunctions"
+    }
+
+    fn integration_name(&self) -> &'static str {
+        "states"
+    }
+
+    fn error_namespace(&self) -> Option<&'static str> {
+        Some("com.amazonaws.sfn")
+    }
+
+    fn call(&self, request: ServiceRequest) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
+        Box::pin(async move {
+            let body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
+                Value::Object(Default::default())
+            } else {
+                serde_json::from_slice(&request.body).map_err(|e| {
+                    ServiceError::client("SerializationException", format!("Malformed JSON: {e}"))
+                })?
+            };
+            let out = api::dispatch(&self.inner, &request.operation, &body).await?;
+            Ok(ServiceResponse::json(&out))
+        })
+    }
+}

@@ -1,0 +1,118 @@
+//! The JSONPath subset API Gateway templates use: `$`, `.name`, `['name']`, `["name"]`, `[n]`
+//! (negative counts from the end), `[*]` and `.*`. A path with a wildcard yields a list.
+
+use crate::value::V;
+
+#[derive(Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(i64),
+    Wild,
+}
+
+fn parse(path: &str) -> Option<Vec<Step>> {
+    let b = path.trim().as_bytes();
+    let path = path.trim();
+    if b.first() != Some(&b'$') {
+        return None;
+    }
+    let mut i = 1;
+    let mut steps = Vec::new();
+    while i < b.len() {
+        match b[i] {
+            b'.' => {
+                i += 1;
+                if b.get(i) == Some(&b'*') {
+                    steps.push(Step::Wild);
+                    i += 1;
+                    continue;
+                }
+                let s = i;
+                while i < b.len() && b[i] != b'.' && b[i] != b'[' {
+                    i += 1;
+                }
+                if s == i {
+                    return None;
+                }
+                steps.push(Step::Key(path[s..i].to_string()));
+            }
+            b'[' => {
+                i += 1;
+                match b.get(i) {
+                    Some(&q @ (b'\'' | b'"')) => {
+                        let s = i + 1;
+                        let e = s + path[s..].find(q as char)?;
+                        steps.push(Step::Key(path[s..e].to_string()));
+                        i = e + 1;
+                    }
+                    Some(b'*') => {
+                        steps.push(Step::Wild);
+                        i += 1;
+                    }
+                    _ => {
+                        let s = i;
+                        while i < b.len() && b[i] != b']' {
+                            i += 1;
+                        }
+                        steps.push(Step::Index(path[s..i].trim().parse().ok()?));
+                    }
+                }
+                if b.get(i) != Some(&b']') {
+                    return None;
+                }
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(steps)
+}
+
+/// The result of applying a path.
+pub(crate) enum Selected {
+    /// The path is not valid JSONPath (of the supported subset).
+    Invalid,
+    /// No value at the path.
+    Missing,
+    /// The value (a list when the path contains a wildcard).
+    Found(V),
+}
+
+/// Applies `path` to `root`.
+pub(crate) fn select(root: &V, path: &str) -> Selected {
+    let Some(steps) = parse(path) else {
+        return Selected::Invalid;
+    };
+    let multi = steps.contains(&Step::Wild);
+    let mut cur = vec![root.clone()];
+    for step in &steps {
+        let mut next = Vec::new();
+        for v in &cur {
+            match (step, v) {
+                (Step::Key(k), V::Map(m)) => next.extend(m.entries.get(k).cloned()),
+                (Step::Index(i), V::List(l)) => {
+                    let n = l.items.len() as i64;
+                    let idx = if *i < 0 { n + i } else { *i };
+                    if (0..n).contains(&idx) {
+                        next.push(l.items[idx as usize].clone());
+                    }
+                }
+                (Step::Wild, V::List(l)) => next.extend(l.items.iter().cloned()),
+                (Step::Wild, V::Map(m)) => next.extend(m.entries.values().cloned()),
+                _ => {}
+            }
+        }
+        cur = next;
+    }
+    if multi {
+        match V::list(cur) {
+            Ok(v) => Selected::Found(v),
+            Err(_) => Selected::Missing,
+        }
+    } else {
+        match cur.pop() {
+            Some(v) => Selected::Found(v),
+            None => Selected::Missing,
+        }
+    }
+}

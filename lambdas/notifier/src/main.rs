@@ -1,0 +1,11 @@
+//! Starts the Lambda runtime with the notifier handler.
+
+use lambda_runtime::{Error, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let app = notifier::App::from_env().await?;
+    let app = &app;
+    run(service_fn(move |event| notifier::handle(app, event))).await
+}

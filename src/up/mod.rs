@@ -1,0 +1,136 @@
+//! `wsflow up`: the whole application from `template.yaml` on one loopback port.
+//!
+//! Only wiring lives here: the template model is mapped onto each crate's own
+//! configuration ([`functions`], [`services`], [`api`]), the crates are started
+//! in dependency order (functions, then services, then the gateway), and a
+//! signal stops them in reverse order.
+
+mod api;
+mod functions;
+mod services;
+mod shutdown;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use clap::Args;
+use tokio::net::TcpListener;
+use wsflow_aws_wire::{Account, LambdaInvoker};
+use wsflow_edge::Edge;
+use wsflow_gateway::{Backends, Gateway};
+use wsflow_template::LocalContext;
+
+/// The API id the local WebSocket API answers to (AWS ids are ten lowercase
+/// letters and digits).
+pub const LOCAL_API_ID: &str = "wsflowlocl";
+
+/// Arguments of `wsflow up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Port for everything (WebSocket, @connections, AWS APIs); 0 picks a free one.
+    #[arg(long, default_value_t = 3001)]
+    pub port: u16,
+    /// The SAM template to serve.
+    #[arg(long, default_value = "template.yaml")]
+    pub template: PathBuf,
+    /// Where tables, queues and Standard executions are stored.
+    #[arg(long, default_value = ".wsflow")]
+    pub data_dir: PathBuf,
+    /// Scale for Wait states and retry intervals: 1 = real time, 0 = no waiting.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Template parameters, as `sam deploy` takes them: `Key=Value Key2=Value2`.
+    #[arg(long, num_args = 1.., value_delimiter = ' ')]
+    pub parameter_overrides: Vec<String>,
+    /// Use function binaries from this directory instead of building them.
+    #[arg(long)]
+    pub functions_dir: Option<PathBuf>,
+    /// Build function binaries in the debug profile (default: the profile wsflow itself was built in).
+    #[arg(long)]
+    pub debug_functions: bool,
+    /// Close connections idle for this many seconds (AWS: 600).
+    #[arg(long, default_value_t = 600)]
+    pub idle_timeout: u64,
+    /// Close connections older than this many seconds (AWS: 7200).
+    #[arg(long, default_value_t = 7200)]
+    pub max_connection_duration: u64,
+}
+
+/// Runs the local stack until Ctrl-C or SIGTERM.
+pub async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let port = listener.local_addr()?.port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let account = Account::default();
+    let template_dir = args
+        .template
+        .parent()
+        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .unwrap_or_else(|| PathBuf::from("."));
+    let ctx = LocalContext {
+        account: account.clone(),
+        stack_name: "wsflow".into(),
+        endpoint: endpoint.clone(),
+        api_id: LOCAL_API_ID.into(),
+        template_dir: template_dir.clone(),
+    };
+    let overrides = wsflow_template::parse_overrides(&args.parameter_overrides.join(" "))
+        .map_err(|e| anyhow::anyhow!("--parameter-overrides: {e}"))?;
+    let app = wsflow_template::load(&args.template, &overrides, &ctx)
+        .with_context(|| format!("{}", args.template.display()))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+
+    eprintln!("wsflow: starting {} function(s)", app.functions.len());
+    let host = functions::start(&app, &args, &template_dir, &endpoint, &account).await?;
+    let lambda: Arc<dyn LambdaInvoker> = Arc::new(host.clone());
+
+    let local = services::start(&app, &args, &endpoint, &account, lambda.clone())?;
+    let api = api::config(&app, &account, port, &args)?;
+    let stage = api.stage.clone();
+    let gateway = Gateway::new(
+        api,
+        Backends {
+            lambda: lambda.clone(),
+            services: local.all(),
+        },
+    )
+    .context("the WebSocket API")?;
+
+    let mut edge = Edge::builder().endpoint(endpoint.clone()).fallback(gateway.router());
+    for service in local.all() {
+        edge = edge.service(service);
+    }
+    let router = edge.build().into_router();
+
+    eprintln!("wsflow: AWS APIs (DynamoDB, SQS, Step Functions): --endpoint-url {endpoint}");
+    eprintln!("wsflow: @connections: {endpoint}/{stage}/@connections/{{connectionId}}");
+    for (name, value) in &app.outputs {
+        eprintln!("wsflow: output {name} = {value}");
+    }
+    println!(
+        "wsflow ready in {} ms: ws://127.0.0.1:{port}/{stage}",
+        started.elapsed().as_millis()
+    );
+
+    let signal = shutdown::signal();
+    let serve = axum::serve(listener, router).with_graceful_shutdown({
+        let gateway = gateway.clone();
+        async move {
+            signal.await;
+            eprintln!("wsflow: shutting down");
+            // $disconnect for every client before the listener goes away.
+            gateway.close_all().await;
+        }
+    });
+    serve.await.context("serving")?;
+    local.shutdown().await;
+    tokio::time::timeout(Duration::from_secs(10), host.shutdown())
+        .await
+        .ok();
+    eprintln!("wsflow: stopped");
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The template's tables, queues and state machines as local services, plus
+//! the background work they need (SQS event sources, the TTL sweeper).
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use tokio::{sync::watch, task::JoinHandle};
+use wsflow_aws_wire::{Account, AwsService, LambdaInvoker};
+use wsflow_dynamodb::{DynamoDb, KeyType, TableSpec};
+use wsflow_sfn::{MachineSpec, MachineType, SfnBackends, SfnOptions, StepFunctions};
+use wsflow_sqs::{EventSourceMapping, QueueSpec, Sqs};
+use wsflow_template::{App, FunctionEvent, StateMachineKind};
+
+use super::UpArgs;
+
+/// How often expired DynamoDB items are deleted (AWS: within a few days).
+const TTL_SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The running local services.
+pub struct LocalServices {
+    /// Local DynamoDB.
+    pub dynamodb: Arc<DynamoDb>,
+    /// Local SQS.
+    pub sqs: Arc<Sqs>,
+    /// Local Step Functions.
+    pub sfn: Arc<StepFunctions>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LocalServices {
+    /// Every service, for the edge router and the gateway's integrations.
+    pub fn all(&self) -> Vec<Arc<dyn AwsService>> {
+        vec![self.dynamodb.clone(), self.sqs.clone(), self.sfn.clone()]
+    }
+
+    /// Stops background work and flushes what must be durable.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        self.sfn.shutdown().await;
+    }
+}
+
+/// Opens the services on `args.data_dir` and starts their background tasks.
+pub fn start(
+    app: &App,
+    args: &UpArgs,
+    endpoint: &str,
+    account: &Account,
+    lambda: Arc<dyn LambdaInvoker>,
+) -> anyhow::Result<LocalServices> {
+    let tables = app
+        .tables
+        .iter()
+        .map(|t| TableSpec {
+            name: t.name.clone(),
+            key_schema: t
+                .key_schema
+                .iter()
+                .map(|(name, kind)| {
+                    let kind = if kind == "RANGE" { KeyType::Range } else { KeyType::Hash };
+                    (name.clone(), kind)
+                })
+                .collect(),
+            attribute_definitions: t.attribute_definitions.clone(),
+            ttl_attribute: t.ttl_attribute.clone(),
+        })
+        .collect();
+    let dynamodb = Arc::new(
+        DynamoDb::open(&args.data_dir, tables, account.clone(), None).context("DynamoDB")?,
+    );
+
+    let queues = app
+        .queues
+        .iter()
+        .map(|q| QueueSpec {
+            name: q.name.clone(),
+            fifo: q.fifo,
+            content_based_deduplication: q.content_based_deduplication,
+            visibility_timeout: Duration::from_secs(q.visibility_timeout_seconds),
+            message_retention: Duration::from_secs(q.message_retention_seconds),
+            ..QueueSpec::default()
+        })
+        .collect();
+    let sqs = Arc::new(
+        Sqs::open(&args.data_dir, queues, account.clone(), endpoint.to_owned()).context("SQS")?,
+    );
+
+    let machines = app
+        .state_machines
+        .iter()
+        .map(|m| MachineSpec {
+            name: m.name.clone(),
+            kind: match m.kind {
+                StateMachineKind::Standard => MachineType::Standard,
+                StateMachineKind::Express => MachineType::Express,
+            },
+            definition: m.definition.clone(),
+            role_arn: None,
+        })
+        .collect();
+    let mut options = SfnOptions::new(&args.data_dir);
+    options.account = account.clone();
+    options.time_scale = args.time_scale;
+    options.endpoint = endpoint.to_owned();
+    let sfn = Arc::new(
+        StepFunctions::open(
+            options,
+            machines,
+            SfnBackends {
+                lambda: lambda.clone(),
+                services: vec![dynamodb.clone(), sqs.clone()],
+            },
+        )
+        .context("Step Functions")?,
+    );
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for f in &app.functions {
+        for event in &f.events {
+            let FunctionEvent::Sqs {
+                queue,
+                batch_size,
+                maximum_batching_window_seconds,
+                report_batch_item_failures,
+            } = event;
+            let Some(q) = app.queues.iter().find(|q| &q.logical_id == queue) else {
+                anyhow::bail!(
+                    "Resource {}, property Events: queue {queue} is not in the template",
+                    f.logical_id
+                );
+            };
+            let mapping = EventSourceMapping {
+                queue: q.name.clone(),
+                function: f.name.clone(),
+                batch_size: *batch_size as usize,
+                max_batching_window: Duration::from_secs(u64::from(*maximum_batching_window_seconds)),
+                report_batch_item_failures: *report_batch_item_failures,
+            };
+            tasks.push(wsflow_sqs::spawn_event_source(
+                (*sqs).clone(),
+                mapping,
+                lambda.clone(),
+                stopped.clone(),
+            ));
+        }
+    }
+    tasks.push(tokio::spawn(sweep_ttl(dynamodb.clone(), stopped)));
+    Ok(LocalServices {
+        dynamodb,
+        sqs,
+        sfn,
+        stop,
+        tasks,
+    })
+}
+
+async fn sweep_ttl(dynamodb: Arc<DynamoDb>, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(TTL_SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                let n = dynamodb.sweep_expired().await;
+                if n > 0 {
+                    tracing::info!("DynamoDB TTL: deleted {n} expired item(s)");
+                }
+            }
+            _ = stopped.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! End-to-end harness: starts the real `wsflow up` process on a free port and
+//! talks to it with a real WebSocket client and raw AWS JSON requests.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+
+/// The workspace root (where `template.yaml` lives).
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running local stack; killed (SIGTERM, then SIGKILL) when dropped.
+pub struct Stack {
+    child: Child,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    /// The stage from the ready line.
+    pub stage: String,
+    /// The data directory (kept for the stack's life).
+    pub data_dir: tempfile::TempDir,
+    /// Lines the stack printed after it was ready (stdout and stderr).
+    pub log: mpsc::Receiver<String>,
+}
+
+/// Options for [`Stack::start_with`].
+pub struct StackOptions<'a> {
+    /// Template path, relative to the workspace.
+    pub template: &'a str,
+    /// Time scale for Waits.
+    pub time_scale: f64,
+    /// Extra CLI arguments.
+    pub extra: Vec<String>,
+}
+
+impl Default for StackOptions<'_> {
+    fn default() -> Self {
+        Self {
+            template: "template.yaml",
+            time_scale: 0.0,
+            extra: vec![],
+        }
+    }
+}
+
+impl Stack {
+    /// Starts the app's own template with Waits scaled to zero.
+    pub fn start() -> Stack {
+        Self::start_with(StackOptions::default())
+    }
+
+    /// Starts a stack and waits for its ready line.
+    pub fn start_with(opts: StackOptions<'_>) -> Stack {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(opts, data_dir)
+    }
+
+    /// Starts a stack on an existing data directory (restart tests).
+    pub fn start_in(opts: StackOptions<'_>, data_dir: tempfile::TempDir) -> Stack {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsflow"));
+        cmd.current_dir(workspace())
+            .arg("up")
+            .args(["--port", "0"])
+            .args(["--template", opts.template])
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(["--time-scale", &opts.time_scale.to_string()])
+            .args(&opts.extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn wsflow up");
+        let (tx, rx) = mpsc::channel::<String>();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    eprintln!("[stack] {line}");
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        // Building the functions can take minutes on a cold target dir.
+        let deadline = std::time::Instant::now() + Duration::from_secs(900);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = ready_url(&line) {
+                        let rest = url.trim_start_matches("ws://");
+                        let (addr, stage) = rest.split_once('/').unwrap_or((rest, ""));
+                        return Stack {
+                            child,
+                            addr: addr.to_owned(),
+                            stage: stage.trim_end_matches('/').to_owned(),
+                            data_dir,
+                            log: rx,
+                        };
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("the stack did not print its ready line in time (or exited)");
+                }
+            }
+        }
+    }
+
+    /// `ws://127.0.0.1:<port>/<stage>`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/{}", self.addr, self.stage)
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        self.child.wait().expect("wait")
+    }
+
+    /// Kills the process with SIGKILL (crash tests).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Calls an AWS JSON-protocol operation on the stack's edge port.
+    pub async fn aws_json(&self, target: &str, body: Value) -> (u16, Value) {
+        aws_json(&self.addr, target, body).await
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}
+
+/// Extracts the WebSocket URL from the stack's ready line.
+pub fn ready_url(line: &str) -> Option<String> {
+    if !line.contains("ready") {
+        return None;
+    }
+    line.split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .map(str::to_owned)
+}
+
+/// A connected WebSocket client.
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Connects a WebSocket client to `url`.
+pub async fn connect(url: &str) -> Client {
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    ws
+}
+
+/// Sends a text frame.
+pub async fn send(ws: &mut Client, text: &str) {
+    ws.send(Message::text(text)).await.expect("send");
+}
+
+/// Receives the next text frame within `secs` seconds.
+pub async fn recv(ws: &mut Client, secs: u64) -> String {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(secs), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no message within {secs}s"))
+            .expect("stream ended")
+            .expect("ws error");
+        match msg {
+            Message::Text(t) => return t.to_string(),
+            Message::Binary(b) => return String::from_utf8_lossy(&b).into_owned(),
+            Message::Close(frame) => panic!("closed by server: {frame:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// Receives the next text frame and parses it as JSON.
+pub async fn recv_json(ws: &mut Client, secs: u64) -> Value {
+    let text = recv(ws, secs).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts no message arrives within `millis`.
+pub async fn expect_silence(ws: &mut Client, millis: u64) {
+    if let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(millis), ws.next()).await
+    {
+        panic!("unexpected message: {msg:?}");
+    }
+}
+
+/// One AWS JSON-protocol call over a raw HTTP/1.1 connection.
+pub async fn aws_json(addr: &str, target: &str, body: Value) -> (u16, Value) {
+    let (status, text) = http(
+        addr,
+        "POST",
+        "/",
+        &[
+            ("x-amz-target", target),
+            ("content-type", "application/x-amz-json-1.0"),
+        ],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    (status, value)
+}
+
+/// A minimal HTTP/1.1 request (`connection: close`); returns status and body.
+pub async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    s.write_all(body).await.expect("write body");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.expect("read");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Polls `f` until it returns `Some`, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {secs}s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Path of a fixture template under `tests/fixtures`.
+pub fn fixture(name: &str) -> String {
+    Path::new("tests/fixtures").join(name).display().to_string()
+}
