@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 use std::time::Instant;
-use wsflow_asl::{BoxFuture, Clock, ExecutionContext, StateMachine, TaskCall, TaskFailure, TaskInvoker};
+use wsflow_asl::{
+    BoxFuture, Clock, ExecutionContext, StateMachine, TaskCall, TaskFailure, TaskInvoker,
+};
 
 struct NoClock;
 impl Clock for NoClock {
@@ -40,7 +42,10 @@ fn chain(n: usize, state: impl Fn(usize) -> Value) -> Value {
 fn doc_1k() -> Value {
     let mut m = serde_json::Map::new();
     for i in 0..28 {
-        m.insert(format!("field_{i:02}"), json!(format!("value number {i:02} abcdefghij")));
+        m.insert(
+            format!("field_{i:02}"),
+            json!(format!("value number {i:02} abcdefghij")),
+        );
     }
     let v = Value::Object(m);
     assert!(serde_json::to_string(&v).unwrap().len() >= 1000);
@@ -49,28 +54,49 @@ fn doc_1k() -> Value {
 
 fn measure(name: &str, def: &Value, input: &Value, transitions_per_run: usize, runs: usize) {
     let m = StateMachine::parse(&def.to_string()).expect("bench definition is valid");
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
     let mut samples = Vec::new();
     for _ in 0..7 {
         let t = Instant::now();
         for _ in 0..runs {
-            let out = rt.block_on(wsflow_asl::run_execution(&m, input.clone(), ExecutionContext::local("b", "b", 0), &NoTasks, &NoClock, None));
+            let out = rt.block_on(wsflow_asl::run_execution(
+                &m,
+                input.clone(),
+                ExecutionContext::local("b", "b", 0),
+                &NoTasks,
+                &NoClock,
+                None,
+            ));
             assert_eq!(out.status.as_str(), "SUCCEEDED", "{name}: {out:?}");
         }
         let secs = t.elapsed().as_secs_f64();
         samples.push((transitions_per_run * runs) as f64 / secs);
     }
     samples.sort_by(|a, b| a.total_cmp(b));
-    println!("{name:<40} median {:>12.0} transitions/s  (min {:.0}, max {:.0})", samples[3], samples[0], samples[6]);
+    println!(
+        "{name:<40} median {:>12.0} transitions/s  (min {:.0}, max {:.0})",
+        samples[3], samples[0], samples[6]
+    );
 }
 
 fn main() {
     let n = 1000;
-    measure("bare Pass chain", &chain(n, |_| json!({"Type": "Pass"})), &json!({"a": 1}), n, 200);
+    measure(
+        "bare Pass chain",
+        &chain(n, |_| json!({"Type": "Pass"})),
+        &json!({"a": 1}),
+        n,
+        200,
+    );
     let doc = doc_1k();
     measure(
         "Pass + Parameters + ResultPath (1 KiB)",
-        &chain(n, |i| json!({"Type": "Pass", "Parameters": {"a.$": "$.field_01", "b.$": "$.field_02", "c": i}, "ResultPath": "$.out"})),
+        &chain(
+            n,
+            |i| json!({"Type": "Pass", "Parameters": {"a.$": "$.field_01", "b.$": "$.field_02", "c": i}, "ResultPath": "$.out"}),
+        ),
         &doc,
         n,
         20,
@@ -80,7 +106,11 @@ fn main() {
         &{
             let mut states = serde_json::Map::new();
             for i in 0..n {
-                let next = if i + 1 < n { format!("C{}", i + 1) } else { "Done".into() };
+                let next = if i + 1 < n {
+                    format!("C{}", i + 1)
+                } else {
+                    "Done".into()
+                };
                 states.insert(format!("C{i}"), json!({"Type": "Choice", "Choices": [
                     {"Variable": "$.s", "StringEquals": "nope", "Next": "Done"},
                     {"Variable": "$.n", "NumericGreaterThan": 100, "Next": "Done"},
@@ -96,11 +126,13 @@ fn main() {
     );
     measure(
         "intrinsic-heavy Pass",
-        &chain(n, |_| json!({"Type": "Pass", "Parameters": {
+        &chain(n, |_| {
+            json!({"Type": "Pass", "Parameters": {
             "f.$": "States.Format('{} and {}', $.a, $.b)",
             "s.$": "States.MathAdd($.n, 1)",
             "l.$": "States.ArrayLength(States.StringSplit($.csv, ','))",
-            "j.$": "States.JsonToString($.o)"}, "ResultPath": "$.r"})),
+            "j.$": "States.JsonToString($.o)"}, "ResultPath": "$.r"})
+        }),
         &json!({"a": "x", "b": 2, "n": 1, "csv": "a,b,c,d", "o": {"k": [1, 2]}}),
         n,
         10,

@@ -2,6 +2,9 @@
 //! `$states.context` in JSONata).
 
 /// Identity and timing of one execution.
+///
+/// An `execution_arn` of the EXPRESS form (`arn:…:express:<machine>:<name>:<id>`)
+/// marks an EXPRESS execution: its context object has no `Execution.RedriveCount`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExecutionContext {
     /// `arn:aws:states:…:execution:<machine>:<name>`.

@@ -102,7 +102,8 @@ fn display_diagnostics(d: &[Diagnostic]) -> String {
 }
 
 /// A runtime failure travelling through the interpreter (what `Catch` sees).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {}", cause.as_deref().unwrap_or(""))]
 pub struct ExecError {
     /// Error name.
     pub error: String,

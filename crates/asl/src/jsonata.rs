@@ -164,6 +164,9 @@ fn eval_text(text: &str, states: &Value, vars: &crate::value::Variables) -> Resu
     j.register_function("range", 3, fn_range);
     j.register_function("hash", 2, fn_hash);
     j.register_function("parse", 1, fn_parse);
+    j.register_function("type", 1, fn_type);
+    j.register_function("shuffle", 1, fn_shuffle);
+    j.register_function("formatBase", 2, fn_format_base);
     let r = j
         .evaluate_timeboxed(None, Some(500), Some(10_000))
         .map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
@@ -202,7 +205,10 @@ fn fn_range<'a>(
         let mut i = s;
         while ((st > 0 && i <= e) || (st < 0 && i >= e)) && out.len() <= 1000 {
             out.push(Value::from(i));
-            i += st;
+            match i.checked_add(st) {
+                Some(x) => i = x,
+                None => break,
+            }
         }
     }
     if out.len() == 1 {
@@ -235,6 +241,78 @@ fn fn_parse<'a>(
         Some(v) => Ok(to_jv(ctx.arena, &v)),
         None => Ok(JV::undefined()),
     }
+}
+
+fn fn_type<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JV<'a>],
+) -> jsonata_rs::Result<&'a JV<'a>> {
+    let Some(v) = args.first() else {
+        return Ok(JV::undefined());
+    };
+    let t = if v.is_undefined() {
+        return Ok(JV::undefined());
+    } else if v.is_null() {
+        "null"
+    } else if v.is_bool() {
+        "boolean"
+    } else if v.is_number() {
+        "number"
+    } else if v.is_string() {
+        "string"
+    } else if v.is_array() {
+        "array"
+    } else if v.is_function() {
+        "function"
+    } else {
+        "object"
+    };
+    Ok(JV::string(ctx.arena, t))
+}
+
+fn fn_shuffle<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JV<'a>],
+) -> jsonata_rs::Result<&'a JV<'a>> {
+    let mut items = match args.first().map(|a| to_json(a)) {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => return Ok(JV::undefined()),
+        Some(other) => vec![other],
+    };
+    for i in (1..items.len()).rev() {
+        let mut b = [0u8; 8];
+        let _ = getrandom::fill(&mut b);
+        let j = (u64::from_le_bytes(b) % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+    Ok(to_jv(ctx.arena, &Value::Array(items)))
+}
+
+fn fn_format_base<'a>(
+    ctx: FunctionContext<'a, '_>,
+    args: &[&'a JV<'a>],
+) -> jsonata_rs::Result<&'a JV<'a>> {
+    let n = args.first().map(|a| a.as_f64().round() as i64).unwrap_or(0);
+    let radix = args
+        .get(1)
+        .filter(|r| r.is_number())
+        .map(|r| r.as_f64() as u32)
+        .unwrap_or(10)
+        .clamp(2, 36);
+    let mut digits = Vec::new();
+    let mut x = n.unsigned_abs();
+    loop {
+        digits.push(std::char::from_digit((x % radix as u64) as u32, radix).unwrap_or('0'));
+        x /= radix as u64;
+        if x == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        digits.push('-');
+    }
+    let s: String = digits.into_iter().rev().collect();
+    Ok(JV::string(ctx.arena, &s))
 }
 
 /// A JSONata template: literals with `{% %}` expressions anywhere inside.

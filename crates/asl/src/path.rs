@@ -763,6 +763,23 @@ mod tests {
     }
 
     #[test]
+    fn filters_and_slices() {
+        let doc = json!({"items": [{"n": "a", "s": "on", "v": 1}, {"n": "b", "s": "off", "v": 2}, {"n": "c", "s": "on", "v": 3}]});
+        let sel = |p: &str| JsonPath::parse(p).unwrap().select(&doc);
+        assert_eq!(sel("$.items[?(@.s == 'on')].n"), Some(json!(["a", "c"])));
+        assert_eq!(
+            sel("$.items[?(@.v >= 2 && @.s != 'on')].n"),
+            Some(json!(["b"]))
+        );
+        assert_eq!(sel("$.items[-1:].n"), Some(json!(["c"])));
+        assert_eq!(sel("$.items[0:2].v"), Some(json!([1, 2])));
+        assert_eq!(sel("$.items[0,2].v"), Some(json!([1, 3])));
+        assert_eq!(sel("$.items[*]['n']"), Some(json!(["a", "b", "c"])));
+        assert_eq!(sel("$.items.length()"), Some(json!(3)));
+        assert_eq!(sel("$.items[1].n"), Some(json!("b")));
+    }
+
+    #[test]
     fn set_reference_creates_objects() {
         let mut doc = json!({"a": 1});
         set_reference(&mut doc, &JsonPath::parse("$.b.c").unwrap(), json!(2)).unwrap();

@@ -48,6 +48,13 @@ pub trait TaskInvoker: Send + Sync {
     /// Invokes `call.resource` with `call.payload`; the returned value is the task result
     /// (before `ResultSelector`/`ResultPath`).
     fn invoke<'a>(&'a self, call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>>;
+
+    /// When the latest `SendTaskHeartbeat` for `task_token` arrived (epoch millis), if ever.
+    /// The engine polls it when a callback task's `HeartbeatSeconds` elapse; the default
+    /// (no heartbeats) makes such a task fail with `States.HeartbeatTimeout`.
+    fn last_heartbeat_millis(&self, _task_token: &str) -> Option<i64> {
+        None
+    }
 }
 
 /// The engine's only notion of time.

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use wsflow_asl::mock::MockConfigFile;
 use wsflow_asl::{
-    BoxFuture, Clock, ExecutionContext, ExecutionStatus, StateMachine, TaskCall, TaskFailure, TaskInvoker, VecHistory,
+    BoxFuture, Clock, ExecutionContext, ExecutionStatus, StateMachine, TaskCall, TaskFailure,
+    TaskInvoker, VecHistory,
 };
 
 /// Jumps to deadlines at once and records every sleep.
@@ -44,7 +45,12 @@ fn invoker<F: Fn(&TaskCall) -> Result<Value, TaskFailure> + Send + Sync>(f: F) -
     FnTasks(f, Mutex::new(vec![]))
 }
 
-async fn run(def: Value, input: Value, tasks: &dyn TaskInvoker, clock: &FakeClock) -> wsflow_asl::ExecutionOutcome {
+async fn run(
+    def: Value,
+    input: Value,
+    tasks: &dyn TaskInvoker,
+    clock: &FakeClock,
+) -> wsflow_asl::ExecutionOutcome {
     let m = StateMachine::parse(&def.to_string()).expect("valid definition");
     let ctx = ExecutionContext::local("m", "e", 0);
     wsflow_asl::run_execution(&m, input, ctx, tasks, clock, None).await
@@ -61,7 +67,10 @@ async fn retry_backoff_then_catch() {
     let clock = FakeClock::default();
     let out = run(def, json!({"a": 1}), &tasks, &clock).await;
     assert_eq!(out.status, ExecutionStatus::Succeeded);
-    assert_eq!(out.output, Some(json!({"a": 1, "err": {"Error": "Boom", "Cause": "bad"}})));
+    assert_eq!(
+        out.output,
+        Some(json!({"a": 1, "err": {"Error": "Boom", "Cause": "bad"}}))
+    );
     assert_eq!(*clock.sleeps.lock().unwrap(), vec![2000, 5000]);
     let attempts: Vec<u32> = tasks.1.lock().unwrap().iter().map(|c| c.attempt).collect();
     assert_eq!(attempts, vec![0, 1, 2]);
@@ -76,14 +85,18 @@ impl Drop for DropFlag {
     }
 }
 
+fn never(flag: Arc<AtomicBool>) -> BoxFuture<'static, Result<Value, TaskFailure>> {
+    let flag = DropFlag(flag);
+    Box::pin(async move {
+        let _keep = flag;
+        futures::future::pending::<()>().await;
+        Ok(Value::Null)
+    })
+}
+
 impl TaskInvoker for Never {
     fn invoke<'a>(&'a self, _call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
-        let flag = DropFlag(self.0.clone());
-        Box::pin(async move {
-            let _keep = flag;
-            futures::future::pending::<()>().await;
-            Ok(Value::Null)
-        })
+        never(self.0.clone())
     }
 }
 
@@ -95,7 +108,10 @@ async fn timeout_seconds_races_the_task() {
     let out = run(def, json!({}), &Never(dropped.clone()), &clock).await;
     assert_eq!(out.status, ExecutionStatus::Failed);
     assert_eq!(out.error.as_deref(), Some("States.Timeout"));
-    assert!(dropped.load(Ordering::SeqCst), "the timed-out task future is dropped");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the timed-out task future is dropped"
+    );
     assert_eq!(*clock.sleeps.lock().unwrap(), vec![7000]);
 }
 
@@ -106,17 +122,31 @@ async fn dropping_the_run_future_aborts_the_task() {
     let dropped = Arc::new(AtomicBool::new(false));
     let never = Never(dropped.clone());
     let clock = FakeClock::default();
-    let fut = wsflow_asl::run_execution(&m, json!({}), ExecutionContext::local("m", "e", 0), &never, &clock, None);
+    let fut = wsflow_asl::run_execution(
+        &m,
+        json!({}),
+        ExecutionContext::local("m", "e", 0),
+        &never,
+        &clock,
+        None,
+    );
     let r = tokio::time::timeout(std::time::Duration::from_millis(50), fut).await;
-    assert!(r.is_err(), "a pending callback task keeps the execution running");
-    assert!(dropped.load(Ordering::SeqCst), "dropping the execution drops the task");
+    assert!(
+        r.is_err(),
+        "a pending callback task keeps the execution running"
+    );
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "dropping the execution drops the task"
+    );
 }
 
 #[tokio::test]
 async fn task_token_reaches_payload_and_call() {
     let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
         "Parameters": {"token.$": "$$.Task.Token"}, "End": true}}});
-    let tasks = invoker(|c| Ok(json!({"echo": c.payload["token"].clone(), "tok": c.task_token.clone()})));
+    let tasks =
+        invoker(|c| Ok(json!({"echo": c.payload["token"].clone(), "tok": c.task_token.clone()})));
     let out = run(def, json!({}), &tasks, &FakeClock::default()).await;
     let o = out.output.unwrap();
     assert!(o["echo"].as_str().is_some_and(|t| t.len() >= 32));
@@ -129,11 +159,29 @@ async fn history_ids_chain() {
     let m = StateMachine::parse(&def.to_string()).unwrap();
     let h = VecHistory::new();
     let clock = FakeClock::default();
-    let out = wsflow_asl::run_execution(&m, json!({"x": 1}), ExecutionContext::local("m", "e", 0), &invoker(|_| Ok(Value::Null)), &clock, Some(&h)).await;
+    let out = wsflow_asl::run_execution(
+        &m,
+        json!({"x": 1}),
+        ExecutionContext::local("m", "e", 0),
+        &invoker(|_| Ok(Value::Null)),
+        &clock,
+        Some(&h),
+    )
+    .await;
     assert_eq!(out.status, ExecutionStatus::Succeeded);
     let ev = h.events();
     let types: Vec<&str> = ev.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(types, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]);
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
     for (i, e) in ev.iter().enumerate() {
         assert_eq!(e.id, i as u64 + 1);
         assert_eq!(e.previous_event_id, i as u64);
@@ -148,17 +196,29 @@ async fn map_tolerates_failures_and_parallel_fails_fast() {
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": 1, "MaxConcurrency": 2,
         "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}},
         "End": true}}});
-    let tasks = invoker(|c| if c.payload == json!(2) { Err(TaskFailure::new("Odd", "two")) } else { Ok(json!({"v": c.payload.clone()})) });
+    let tasks = invoker(|c| {
+        if c.payload == json!(2) {
+            Err(TaskFailure::new("Odd", "two"))
+        } else {
+            Ok(json!({"v": c.payload.clone()}))
+        }
+    });
     let out = run(def.clone(), json!([1, 2, 3]), &tasks, &FakeClock::default()).await;
     assert_eq!(out.status, ExecutionStatus::Succeeded, "{out:?}");
     let out = run(def, json!([2, 2]), &tasks, &FakeClock::default()).await;
-    assert_eq!(out.error.as_deref(), Some("States.ExceedToleratedFailureThreshold"));
+    assert_eq!(
+        out.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
 
     let par = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
         {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
         {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}]}}});
     let out = run(par, json!({}), &tasks, &FakeClock::default()).await;
-    assert_eq!((out.error.as_deref(), out.cause.as_deref()), (Some("E"), Some("C")));
+    assert_eq!(
+        (out.error.as_deref(), out.cause.as_deref()),
+        (Some("E"), Some("C"))
+    );
 }
 
 #[tokio::test]
@@ -186,11 +246,81 @@ async fn mock_config_file_ranges() {
 
 #[test]
 fn invalid_definitions_never_panic() {
-    for d in ["", "[]", "{}", r#"{"StartAt":1}"#, r#"{"StartAt":"A","States":{"A":{"Type":"Nope"}}}"#,
+    for d in [
+        "",
+        "[]",
+        "{}",
+        r#"{"StartAt":1}"#,
+        r#"{"StartAt":"A","States":{"A":{"Type":"Nope"}}}"#,
         r#"{"StartAt":"A","States":{"A":{"Type":"Choice","Choices":[{"Variable":"$.x","Foo":1,"Next":"A"}]}}}"#,
         r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"x.$":"States.Format("},"End":true}}}"#,
-        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Succeed"}}}"#] {
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"B":{"Type":"Succeed"}}}"#,
+    ] {
         assert!(StateMachine::parse(d).is_err(), "{d}");
         assert!(!wsflow_asl::validate(d).is_empty(), "{d}");
     }
+}
+
+/// A callback task that never completes but whose invoker reports heartbeats until t=25s.
+struct Heartbeats(Arc<AtomicBool>);
+
+impl TaskInvoker for Heartbeats {
+    fn invoke<'a>(&'a self, call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
+        let _ = call;
+        never(self.0.clone())
+    }
+    fn last_heartbeat_millis(&self, _token: &str) -> Option<i64> {
+        Some(25_000)
+    }
+}
+
+#[tokio::test]
+async fn heartbeats_extend_a_callback_task() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "HeartbeatSeconds": 10, "TimeoutSeconds": 100, "End": true}}});
+    let clock = FakeClock::default();
+    let out = run(
+        def.clone(),
+        json!({}),
+        &Heartbeats(Arc::new(AtomicBool::new(false))),
+        &clock,
+    )
+    .await;
+    assert_eq!(out.error.as_deref(), Some("States.HeartbeatTimeout"));
+    // Heartbeat deadlines: 10s, then after the 25s heartbeat: 35s.
+    assert_eq!(clock.now.load(Ordering::SeqCst), 35_000);
+    let clock = FakeClock::default();
+    let out = run(
+        def,
+        json!({}),
+        &Never(Arc::new(AtomicBool::new(false))),
+        &clock,
+    )
+    .await;
+    assert_eq!(out.error.as_deref(), Some("States.HeartbeatTimeout"));
+    assert_eq!(clock.now.load(Ordering::SeqCst), 10_000);
+}
+
+/// The execution future must be `Send` so services can spawn it on a multi-threaded runtime.
+#[test]
+fn execution_future_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let m = StateMachine::parse(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#)
+        .unwrap();
+    let clock = FakeClock::default();
+    let tasks = invoker(|_| Ok(Value::Null));
+    let fut = wsflow_asl::run_execution(
+        &m,
+        json!({}),
+        ExecutionContext::local("m", "e", 0),
+        &tasks,
+        &clock,
+        None,
+    );
+    assert_send(&fut);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let out = rt.block_on(fut);
+    assert_eq!(out.status, ExecutionStatus::Succeeded);
 }

@@ -55,6 +55,18 @@ impl TableMeta {
         created: f64,
         table_id: String,
     ) -> Result<TableMeta, ServiceError> {
+        if !(3..=255).contains(&spec.name.len()) {
+            return Err(ServiceError::validation(format!(
+                "1 validation error detected: Value '{}' at 'tableName' failed to satisfy constraint: Member must have length {} {}",
+                spec.name,
+                if spec.name.len() < 3 {
+                    "greater than or equal to"
+                } else {
+                    "less than or equal to"
+                },
+                if spec.name.len() < 3 { 3 } else { 255 }
+            )));
+        }
         if !valid_table_name(&spec.name) {
             return Err(ServiceError::validation(format!(
                 "1 validation error detected: Value '{}' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",

@@ -338,7 +338,7 @@ async fn seed_events(db: &DynamoDb) {
     }
     requests.push(json!({"PutRequest": {"Item": {"pk": {"S": "other"}, "sk": {"N": "1"}}}}));
     let r = ok(
-        &db,
+        db,
         "BatchWriteItem",
         json!({"RequestItems": {"Events": requests}}),
     )

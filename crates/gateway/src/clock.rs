@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn formats_match_aws_examples() {
         // The seed's example: requestTimeEpoch 1652722227357.
-        assert_eq!(request_time(1_652_722_227_357), "16/May/2022:17:30:27 +0000");
+        assert_eq!(
+            request_time(1_652_722_227_357),
+            "16/May/2022:17:30:27 +0000"
+        );
         assert_eq!(iso8601(1_652_722_227_357), "2022-05-16T17:30:27.357Z");
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(request_time(951_782_400_000), "29/Feb/2000:00:00:00 +0000");

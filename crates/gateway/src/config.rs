@@ -115,6 +115,8 @@ pub struct Backends {
 impl std::fmt::Debug for Backends {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<_> = self.services.iter().map(|s| s.integration_name()).collect();
-        f.debug_struct("Backends").field("services", &names).finish_non_exhaustive()
+        f.debug_struct("Backends")
+            .field("services", &names)
+            .finish_non_exhaustive()
     }
 }

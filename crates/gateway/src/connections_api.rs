@@ -10,7 +10,9 @@
 //! `https://…/<stage>` endpoint send them. Errors carry `x-amzn-ErrorType`
 //! as AWS's do: `GoneException` (410, empty body, as AWS sends it) for an
 //! unknown or closed connection, `PayloadTooLargeException` (413) for data
-//! above the message quota, `ForbiddenException` (403) for another stage.
+//! above the message quota, `ForbiddenException` (403) for another stage,
+//! `LimitExceededException` (429) when a client has not read its queued
+//! messages for 10 s.
 //! SigV4 `Authorization` headers are accepted without verification.
 
 use std::collections::HashMap;
@@ -47,11 +49,21 @@ pub(crate) async fn post(gw: &Gateway, id: &str, data: Bytes) -> Result<(), Serv
         },
         Err(_) => Message::Binary(data),
     };
-    conn.outbound
-        .send(Outbound::Message(message))
-        .await
-        .map_err(|_| gone())
+    // A client that stops reading fills its channel: after a while posts
+    // are throttled (`LimitExceededException`, 429) rather than queued forever.
+    match tokio::time::timeout(POST_WAIT, conn.outbound.send(Outbound::Message(message))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(gone()),
+        Err(_) => Err(ServiceError::with_status(
+            429,
+            "LimitExceededException",
+            "Rate exceeded",
+        )),
+    }
 }
+
+/// How long a post waits for room in a connection's send queue.
+const POST_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn error_response(e: &ServiceError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -77,7 +89,11 @@ pub(crate) async fn handle(
     if let Some(stage) = params.get("stage")
         && *stage != gw.inner.config.stage
     {
-        return error_response(&ServiceError::with_status(403, "ForbiddenException", "Forbidden"));
+        return error_response(&ServiceError::with_status(
+            403,
+            "ForbiddenException",
+            "Forbidden",
+        ));
     }
     let Some(id) = params.get("id") else {
         return error_response(&gone());

@@ -143,13 +143,14 @@ pub fn connect_event(
     Value::Object(ev)
 }
 
-/// A `MESSAGE` event.
-pub fn message_event(req: &Request, body: &str) -> Value {
-    json!({
-        "requestContext": req.context,
-        "body": body,
-        "isBase64Encoded": false,
-    })
+/// A `MESSAGE` event; takes the request context by value (it is moved,
+/// not cloned, on the per-message path).
+pub fn message_event(context: Map<String, Value>, body: &str) -> Value {
+    let mut ev = Map::new();
+    ev.insert("requestContext".into(), Value::Object(context));
+    ev.insert("body".into(), body.into());
+    ev.insert("isBase64Encoded".into(), false.into());
+    Value::Object(ev)
 }
 
 /// The `$disconnect` event (headers as AWS sends them on disconnect).
@@ -189,13 +190,30 @@ mod tests {
             source_ip: "127.0.0.1".into(),
             user_agent: Some("wscat".into()),
         };
-        let req = request(&api, &conn, &EventKind::Message { route_key: "$default" });
-        let ev = message_event(&req, "hi");
+        let req = request(
+            &api,
+            &conn,
+            &EventKind::Message {
+                route_key: "$default",
+            },
+        );
+        let ev = message_event(req.context, "hi");
         let rc = &ev["requestContext"];
         for key in [
-            "routeKey", "messageId", "eventType", "extendedRequestId", "requestTime",
-            "messageDirection", "stage", "connectedAt", "requestTimeEpoch", "identity",
-            "requestId", "domainName", "connectionId", "apiId",
+            "routeKey",
+            "messageId",
+            "eventType",
+            "extendedRequestId",
+            "requestTime",
+            "messageDirection",
+            "stage",
+            "connectedAt",
+            "requestTimeEpoch",
+            "identity",
+            "requestId",
+            "domainName",
+            "connectionId",
+            "apiId",
         ] {
             assert!(rc.get(key).is_some(), "missing {key}");
         }
@@ -205,7 +223,14 @@ mod tests {
         assert_eq!(ev["body"], "hi");
         assert_eq!(ev["isBase64Encoded"], false);
 
-        let req = request(&api, &conn, &EventKind::Disconnect { status_code: 1001, reason: "Going away" });
+        let req = request(
+            &api,
+            &conn,
+            &EventKind::Disconnect {
+                status_code: 1001,
+                reason: "Going away",
+            },
+        );
         let ev = disconnect_event(&req, &api, &conn);
         assert_eq!(ev["requestContext"]["disconnectStatusCode"], 1001);
         assert_eq!(ev["requestContext"]["identity"]["userAgent"], "wscat");

@@ -21,7 +21,43 @@
 //! * `connections_api`: the HTTP `@connections` API;
 //! * `socket`: the handshake and the per-connection reader, dispatcher and
 //!   writer tasks with their limits;
-//! * `ids`, `clock`: AWS-shaped ids and timestamps.
+//! * `ids`, `clock`: AWS-shaped ids and timestamps;
+//! * `urlencoding`: form/query percent-encoding.
+//!
+//! # Behaviour, and the choices where AWS documents none
+//! * Route selection: exact match on the evaluated key; a non-JSON or
+//!   unevaluable message, or no match, goes to `$default`; without
+//!   `$default` the client gets `{"message": "Forbidden", "connectionId",
+//!   "requestId"}`.
+//! * Messages of one connection run concurrently (a 5 s `sync_sfn` does not
+//!   hold up an `echo`), up to 128 in flight, and start in arrival order:
+//!   each message's integration is polled once (selection, template, the
+//!   call's first step) before the next message is taken, so FIFO queue
+//!   sends keep the client's order when the service accepts them in call
+//!   order.
+//! * `$connect` runs before the `101` is sent. A Lambda proxy `statusCode`
+//!   outside 2xx rejects the handshake with that status (and the result's
+//!   body); a failed integration (function error, invoke error, template
+//!   error, service error) rejects it with 500 `Internal server error`; a
+//!   timeout (29 s) with 504 `Endpoint request timed out`. A proxy result's
+//!   `Sec-WebSocket-Protocol` header selects the subprotocol.
+//! * Two-way routes send the Lambda proxy result's `body` (a result not in
+//!   proxy shape is sent as its JSON text), or the AWS service's response
+//!   body; a service error is passed through too (status and error body),
+//!   as the `$default` integration response matches every status. One-way
+//!   routes send nothing. Integration failures send
+//!   `{"message": "Internal server error", "connectionId", "requestId"}` on
+//!   every route (timeouts: `Endpoint request timed out`).
+//! * Close codes: frames above 32 KB or messages above 128 KB → 1009
+//!   (`Message too big`); binary frames → 1003 (AWS does not accept them);
+//!   idle timeout and connection lifetime → 1001 (`Going away`);
+//!   `DeleteConnection` → 1000; [`Gateway::close_all`] → 1001. `$disconnect`
+//!   gets the code and reason (`1005`, `Client-side close frame status not
+//!   set`, when the client's close frame had none; `1006` when the TCP
+//!   connection dropped without a close handshake).
+//! * `@connections` posts are not split into 32 KB frames (tungstenite
+//!   sends one frame per message); clients accept either.
+//! * `$context.requestTimeEpoch` is in milliseconds, as on AWS.
 #![warn(missing_docs)]
 
 mod clock;
@@ -34,6 +70,7 @@ mod ids;
 mod integration;
 mod route_selection;
 mod socket;
+mod urlencoding;
 
 use std::{
     collections::HashMap,
@@ -119,7 +156,12 @@ impl Gateway {
         for rc in &config.routes {
             let route = Route {
                 key: rc.route_key.clone(),
-                integration: Integration::compile(&rc.route_key, &rc.integration, &config, &backends)?,
+                integration: Integration::compile(
+                    &rc.route_key,
+                    &rc.integration,
+                    &config,
+                    &backends,
+                )?,
                 two_way: rc.two_way,
             };
             let slot = match rc.route_key.as_str() {

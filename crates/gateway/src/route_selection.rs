@@ -79,9 +79,12 @@ fn parse_path(expression: &str, mut s: &str) -> Result<Vec<Step>, GatewayError> 
 }
 
 fn parse_variable(expression: &str, var: &str) -> Result<Part, GatewayError> {
-    let tail = var
-        .strip_prefix("request.body")
-        .ok_or_else(|| err(expression, format!("unsupported variable ${var}; only $request.body.* is available")))?;
+    let tail = var.strip_prefix("request.body").ok_or_else(|| {
+        err(
+            expression,
+            format!("unsupported variable ${var}; only $request.body.* is available"),
+        )
+    })?;
     Ok(Part::Body(parse_path(expression, tail)?))
 }
 
@@ -185,18 +188,28 @@ mod tests {
 
     fn eval(expr: &str, body: &str) -> Option<String> {
         let parsed: Option<Value> = serde_json::from_str(body).ok();
-        SelectionExpression::parse(expr).unwrap().evaluate(parsed.as_ref())
+        SelectionExpression::parse(expr)
+            .unwrap()
+            .evaluate(parsed.as_ref())
     }
 
     #[test]
     fn evaluates_like_api_gateway() {
         let table: &[(&str, &str, Option<&str>)] = &[
             ("$request.body.action", r#"{"action":"echo"}"#, Some("echo")),
-            ("${request.body.action}", r#"{"action":"echo"}"#, Some("echo")),
+            (
+                "${request.body.action}",
+                r#"{"action":"echo"}"#,
+                Some("echo"),
+            ),
             ("$request.body.a.b", r#"{"a":{"b":"deep"}}"#, Some("deep")),
             ("$request.body.a[1]", r#"{"a":["x","y"]}"#, Some("y")),
             ("$request.body['odd key']", r#"{"odd key":"k"}"#, Some("k")),
-            ("${request.body.version}-beta", r#"{"version":2}"#, Some("2-beta")),
+            (
+                "${request.body.version}-beta",
+                r#"{"version":2}"#,
+                Some("2-beta"),
+            ),
             ("$request.body.n", r#"{"n":true}"#, Some("true")),
             ("$request.body.o", r#"{"o":{"x":1}}"#, Some(r#"{"x":1}"#)),
             ("$request.body.action", r#"{"other":1}"#, None),
@@ -204,7 +217,11 @@ mod tests {
             ("$request.body.action", "not json", None),
             ("$request.body.action", r#"["array"]"#, None),
             ("\\$default", "anything", Some("$default")),
-            ("${request.body.a}${request.body.b}", r#"{"a":"x","b":"y"}"#, Some("xy")),
+            (
+                "${request.body.a}${request.body.b}",
+                r#"{"a":"x","b":"y"}"#,
+                Some("xy"),
+            ),
         ];
         for (expr, body, want) in table {
             assert_eq!(eval(expr, body).as_deref(), *want, "{expr} on {body}");
@@ -213,10 +230,19 @@ mod tests {
 
     #[test]
     fn refuses_unsupported_expressions() {
-        for bad in ["$context.routeKey", "${request.body.a", "$request.body.", "$request.body[x"] {
+        for bad in [
+            "$context.routeKey",
+            "${request.body.a",
+            "$request.body.",
+            "$request.body[x",
+        ] {
             assert!(SelectionExpression::parse(bad).is_err(), "{bad}");
         }
-        assert!(!SelectionExpression::parse("\\$default").unwrap().needs_body());
+        assert!(
+            !SelectionExpression::parse("\\$default")
+                .unwrap()
+                .needs_body()
+        );
         assert!(
             SelectionExpression::parse("$request.body.x")
                 .unwrap()

@@ -1,7 +1,8 @@
 //! The WebSocket side: the `$connect` handshake, then three tasks per
 //! connection — a reader (frames, limits, idle and lifetime timeouts), a
-//! dispatcher (route selection and integrations, one message at a time, in
-//! arrival order, so e.g. FIFO queue sends keep the client's order) and a
+//! dispatcher (route selection and integrations; messages run concurrently,
+//! as at AWS, but start in arrival order, so e.g. FIFO queue sends keep the
+//! client's order) and a
 //! writer (everything sent to the client goes through its bounded channel:
 //! replies, `@connections` posts, close frames).
 //!
@@ -15,14 +16,23 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use axum::{
     extract::{
         ConnectInfo, State,
-        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+        ws::{
+            CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade,
+            rejection::WebSocketUpgradeRejection,
+        },
     },
     http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
-use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use futures_util::{
+    SinkExt, StreamExt,
+    stream::{FuturesUnordered, SplitSink, SplitStream},
+};
+use serde_json::{Map, Value, json};
+use tokio::{
+    sync::{mpsc, oneshot},
+    time::Instant,
+};
 use tracing::{debug, warn};
 
 use crate::{
@@ -31,12 +41,16 @@ use crate::{
     events::{self, ConnectionInfo, EventKind},
     ids,
     integration::{CallInput, Outcome},
+    urlencoding,
 };
 
 /// Messages waiting for the writer; a full channel makes posters wait.
 const OUTBOUND_CAPACITY: usize = 1024;
 /// Messages received but not yet dispatched; a full channel stops reading.
 const INBOUND_CAPACITY: usize = 256;
+/// Messages of one connection whose integrations run at the same time; at
+/// the limit, reading pauses.
+const MAX_IN_FLIGHT: usize = 128;
 /// Frames the writer sends before one flush.
 const WRITE_BATCH: usize = 64;
 /// How long a closing socket may take to flush.
@@ -70,28 +84,6 @@ fn title_case(name: &str) -> String {
         .join("-")
 }
 
-fn decode_component(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     query
         .unwrap_or("")
@@ -99,7 +91,7 @@ fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode_component(k), decode_component(v))
+            (urlencoding::decode(k), urlencoding::decode(v))
         })
         .collect()
 }
@@ -114,7 +106,10 @@ pub(crate) async fn handshake(
 ) -> Response {
     let inner = &gw.inner;
     let config = &inner.config;
-    if inner.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+    if inner
+        .shutting_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
         return json_response(StatusCode::GONE, "Gone");
     }
     // Without the URL-path emulation only the stage path exists.
@@ -151,8 +146,10 @@ pub(crate) async fn handshake(
     };
 
     // The headers $connect sees: the client's, then what API Gateway adds.
+    // (Hop-by-hop `Connection`/`Upgrade` stay behind, as at AWS.)
     let mut event_headers: Vec<(String, String)> = headers
         .iter()
+        .filter(|(k, _)| *k != header::CONNECTION && *k != header::UPGRADE)
         .filter_map(|(k, v)| Some((title_case(k.as_str()), v.to_str().ok()?.to_owned())))
         .collect();
     // The CloudFront Function sets the path header, whatever the client sent.
@@ -161,7 +158,10 @@ pub(crate) async fn handshake(
         event_headers.push((h.clone(), path.to_owned()));
     }
     let mut add = |name: &str, value: String| {
-        if !event_headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        if !event_headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
             event_headers.push((name.to_owned(), value));
         }
     };
@@ -172,6 +172,9 @@ pub(crate) async fn handshake(
         .unwrap_or_else(|| "80".to_owned());
     add("X-Forwarded-Port", port);
     add("X-Forwarded-Proto", "http".to_owned());
+    // API Gateway hands headers over sorted by name (its `{Host=…,
+    // Sec-WebSocket-Key=…, X-Forwarded-For=…}` in templates).
+    event_headers.sort_by_key(|(k, _)| k.to_ascii_lowercase());
     let query = parse_query(uri.query());
 
     let mut ws = ws
@@ -207,7 +210,11 @@ pub(crate) async fn handshake(
             }
             Outcome::Response { status, body, .. } => {
                 debug!(status, connection_id = %info.connection_id, "$connect rejected");
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                // 1xx (a 101 without an upgrade!) or nonsense: a failed integration.
+                let status = StatusCode::from_u16(status)
+                    .ok()
+                    .filter(|s| (300..600).contains(&s.as_u16()))
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return (status, body.unwrap_or_default()).into_response();
             }
             Outcome::ServiceError { status, body } => {
@@ -245,7 +252,10 @@ async fn run_connection(gw: Gateway, socket: WebSocket, info: ConnectionInfo) {
     let (close_tx, close_rx) = oneshot::channel();
     let conn = Arc::new(Connection::new(info.clone(), out_tx.clone(), close_tx));
     inner.registry.insert(Arc::clone(&conn));
-    if inner.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+    if inner
+        .shutting_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
         conn.request_close(1001, "Going away");
     }
     let mut writer = tokio::spawn(write_loop(sink, out_rx));
@@ -255,27 +265,32 @@ async fn run_connection(gw: Gateway, socket: WebSocket, info: ConnectionInfo) {
     let ending = read_loop(&gw, &conn, stream, in_tx, close_rx).await;
     inner.registry.remove(&info.connection_id);
 
-    let (code, reason) = match ending {
-        Ending::Client { code, reason } => {
-            let _ = out_tx.send(Outbound::Shutdown).await;
-            (code, reason)
-        }
-        Ending::Server { code, reason } => {
-            let _ = out_tx
-                .send(Outbound::Close {
-                    code,
-                    reason: reason.clone(),
-                })
-                .await;
-            (code, reason)
-        }
-        Ending::Abnormal => {
-            let _ = out_tx.send(Outbound::Shutdown).await;
-            (1006, "Connection was closed abnormally".to_owned())
-        }
+    let (last, code, reason) = match ending {
+        Ending::Client { code, reason } => (Outbound::Shutdown, code, reason),
+        Ending::Server { code, reason } => (
+            Outbound::Close {
+                code,
+                reason: reason.clone(),
+            },
+            code,
+            reason,
+        ),
+        Ending::Abnormal => (
+            Outbound::Shutdown,
+            1006,
+            "Connection was closed abnormally".to_owned(),
+        ),
     };
+    // A writer stuck on a client that does not read (full channel) is not
+    // waited for: the socket is dropped instead.
+    if out_tx.try_send(last).is_err() {
+        writer.abort();
+    }
     drop(out_tx);
-    if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
         writer.abort();
     }
     debug!(connection_id = %info.connection_id, code, %reason, "connection closed");
@@ -292,6 +307,12 @@ async fn read_loop(
     let limits = &gw.inner.config.limits;
     let lifetime = tokio::time::sleep(limits.max_connection_duration);
     tokio::pin!(lifetime);
+    // One idle timer per connection, re-armed lazily: frames only record
+    // when they arrived; when the timer fires early it moves to
+    // last frame + idle timeout.
+    let mut last_frame = Instant::now();
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(idle);
     loop {
         tokio::select! {
             req = &mut close_rx => {
@@ -303,11 +324,17 @@ async fn read_loop(
             () = &mut lifetime => {
                 return Ending::Server { code: 1001, reason: "Going away".into() };
             }
-            next = tokio::time::timeout(limits.idle_timeout, stream.next()) => {
+            () = &mut idle => {
+                let due = last_frame + limits.idle_timeout;
+                if Instant::now() >= due {
+                    return Ending::Server { code: 1001, reason: "Going away".into() };
+                }
+                idle.as_mut().reset(due);
+            }
+            next = stream.next() => {
                 let msg = match next {
-                    Err(_) => return Ending::Server { code: 1001, reason: "Going away".into() },
-                    Ok(None) => return Ending::Abnormal,
-                    Ok(Some(Err(e))) => {
+                    None => return Ending::Abnormal,
+                    Some(Err(e)) => {
                         return if is_capacity_error(&e) {
                             Ending::Server { code: 1009, reason: "Message too big".into() }
                         } else {
@@ -315,13 +342,26 @@ async fn read_loop(
                             Ending::Abnormal
                         };
                     }
-                    Ok(Some(Ok(msg))) => msg,
+                    Some(Ok(msg)) => msg,
                 };
+                last_frame = Instant::now();
                 conn.touch(clock::now_millis());
                 match msg {
                     Message::Text(text) => {
-                        if in_tx.send(text).await.is_err() {
-                            return Ending::Abnormal;
+                        // A full dispatch queue pauses reading (backpressure
+                        // on the client), but a close request still wins.
+                        tokio::select! {
+                            sent = in_tx.send(text) => {
+                                if sent.is_err() {
+                                    return Ending::Abnormal;
+                                }
+                            }
+                            req = &mut close_rx => {
+                                return match req {
+                                    Ok(r) => Ending::Server { code: r.code, reason: r.reason },
+                                    Err(_) => Ending::Server { code: 1001, reason: "Going away".into() },
+                                };
+                            }
                         }
                     }
                     // API Gateway does not take binary frames from clients:
@@ -409,14 +449,29 @@ async fn send_gateway_message(conn: &Connection, message: &str, request_id: &str
         .await;
 }
 
+/// Runs a connection's messages concurrently (as API Gateway does: each
+/// message is its own request), but *starts* them in arrival order: a new
+/// message's integration is polled once (route selection, template
+/// rendering, the call's first step) before the next message is taken.
 async fn dispatch_loop(gw: Gateway, conn: Arc<Connection>, mut rx: mpsc::Receiver<Utf8Bytes>) {
-    while let Some(text) = rx.recv().await {
-        dispatch(&gw, &conn, text.as_str()).await;
+    let mut in_flight = FuturesUnordered::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            msg = rx.recv(), if open && in_flight.len() < MAX_IN_FLIGHT => match msg {
+                Some(text) => in_flight.push(dispatch(&gw, &conn, text)),
+                None => open = false,
+            },
+            else => break,
+        }
     }
 }
 
 /// Routes one message and runs its integration.
-async fn dispatch(gw: &Gateway, conn: &Connection, body: &str) {
+async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
+    let body = text.as_str();
     let inner = &gw.inner;
     let json: Option<Value> = if inner.selection.needs_body() {
         serde_json::from_str(body).ok()
@@ -439,17 +494,20 @@ async fn dispatch(gw: &Gateway, conn: &Connection, body: &str) {
             route_key: &route.key,
         },
     );
+    let request_id = req.request_id;
+    // A Lambda gets the context inside its event; templates get it as $context.
+    let (event, context) = if route.integration.wants_event() {
+        (Some(events::message_event(req.context, body)), Map::new())
+    } else {
+        (None, req.context)
+    };
     let input = CallInput {
         body,
         json: json.as_ref(),
-        context: &req.context,
+        context: &context,
         headers: &[],
         query: &[],
     };
-    let event = route
-        .integration
-        .wants_event()
-        .then(|| events::message_event(&req, body));
     let outcome = route
         .integration
         .call(&input, event, inner.config.limits.integration_timeout)
@@ -459,12 +517,12 @@ async fn dispatch(gw: &Gateway, conn: &Connection, body: &str) {
         Outcome::ServiceError { body, .. } => Some(body).filter(|_| route.two_way),
         Outcome::Failed(e) => {
             warn!(route = %route.key, error = %e, "integration failed");
-            send_gateway_message(conn, "Internal server error", &req.request_id).await;
+            send_gateway_message(conn, "Internal server error", &request_id).await;
             None
         }
         Outcome::TimedOut => {
             warn!(route = %route.key, "integration timed out");
-            send_gateway_message(conn, "Endpoint request timed out", &req.request_id).await;
+            send_gateway_message(conn, "Endpoint request timed out", &request_id).await;
             None
         }
     };

@@ -81,10 +81,16 @@ async fn post_get_delete_and_gone_over_http() {
     assert_eq!(next_text(&mut ws).await, "via stage path");
 
     let r = http(s.addr, "POST", &format!("/other{path}"), b"x").await;
-    assert_eq!((r.status, r.error_type.as_deref()), (403, Some("ForbiddenException")));
+    assert_eq!(
+        (r.status, r.error_type.as_deref()),
+        (403, Some("ForbiddenException"))
+    );
 
     let r = http(s.addr, "POST", &path, &[b'x'; 1001]).await;
-    assert_eq!((r.status, r.error_type.as_deref()), (413, Some("PayloadTooLargeException")));
+    assert_eq!(
+        (r.status, r.error_type.as_deref()),
+        (413, Some("PayloadTooLargeException"))
+    );
 
     let r = http(s.addr, "GET", &path, b"").await;
     assert_eq!(r.status, 200);
@@ -103,7 +109,11 @@ async fn post_get_delete_and_gone_over_http() {
 
     for method in ["POST", "GET", "DELETE"] {
         let r = http(s.addr, method, &path, b"late").await;
-        assert_eq!((r.status, r.error_type.as_deref()), (410, Some("GoneException")), "{method}");
+        assert_eq!(
+            (r.status, r.error_type.as_deref()),
+            (410, Some("GoneException")),
+            "{method}"
+        );
     }
     let r = http(s.addr, "POST", "/@connections/NeverExisted0=", b"x").await;
     assert_eq!(r.status, 410);
@@ -112,7 +122,12 @@ async fn post_get_delete_and_gone_over_http() {
 #[tokio::test]
 async fn in_process_post_to_connection() {
     let lambda = connect_lambda();
-    let s = serve(api(vec![lambda_route("$connect", "Connect", false)]), lambda.clone(), vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$connect", "Connect", false)]),
+        lambda.clone(),
+        vec![],
+    )
+    .await;
     let mut ws = connect(s.addr, "/api").await;
     let id = connected(&lambda).await;
     eventually(|| s.gateway.connection_count() == 1).await;
@@ -142,7 +157,12 @@ async fn official_sdk_client_works() {
         primitives::Blob,
     };
     let lambda = connect_lambda();
-    let s = serve(api(vec![lambda_route("$connect", "Connect", false)]), lambda.clone(), vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$connect", "Connect", false)]),
+        lambda.clone(),
+        vec![],
+    )
+    .await;
     let mut ws = connect(s.addr, "/api").await;
     let id = connected(&lambda).await;
     eventually(|| s.gateway.connection_count() == 1).await;
@@ -170,7 +190,10 @@ async fn official_sdk_client_works() {
         .await
         .expect("GetConnection");
     assert!(got.connected_at().is_some() && got.last_active_at().is_some());
-    assert_eq!(got.identity().and_then(|i| i.source_ip()), Some("127.0.0.1"));
+    assert_eq!(
+        got.identity().and_then(|i| i.source_ip()),
+        Some("127.0.0.1")
+    );
 
     client
         .delete_connection()
@@ -195,4 +218,82 @@ async fn official_sdk_client_works() {
         .expect_err("gone");
     let service_err = err.into_service_error();
     assert!(service_err.is_gone_exception(), "{service_err:?}");
+}
+
+/// `aws apigatewaymanagementapi … --endpoint-url`, the real CLI process.
+/// Skipped (with a note) where no `aws` is installed.
+#[tokio::test]
+async fn aws_cli_post_get_delete() {
+    let aws = |args: Vec<String>| {
+        tokio::process::Command::new("aws")
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKID")
+            .env("AWS_SECRET_ACCESS_KEY", "SECRET")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+    };
+    if aws(vec!["--version".into()]).await.is_err() {
+        eprintln!("aws CLI not installed: skipping");
+        return;
+    }
+    let lambda = connect_lambda();
+    let s = serve(
+        api(vec![lambda_route("$connect", "Connect", false)]),
+        lambda.clone(),
+        vec![],
+    )
+    .await;
+    let mut ws = connect(s.addr, "/api").await;
+    let id = connected(&lambda).await;
+    eventually(|| s.gateway.connection_count() == 1).await;
+    let endpoint = format!("http://{}/api", s.addr);
+    let cmd = |op: &str, extra: &[&str]| {
+        let mut v: Vec<String> = vec![
+            "apigatewaymanagementapi".into(),
+            op.into(),
+            "--endpoint-url".into(),
+            endpoint.clone(),
+            "--connection-id".into(),
+            id.clone(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    // CLI v1 takes blobs raw; v2 needs raw-in-base64-out to do the same.
+    let version = aws(vec!["--version".into()]).await.unwrap();
+    let v2 = String::from_utf8_lossy(&version.stdout).starts_with("aws-cli/2")
+        || String::from_utf8_lossy(&version.stderr).starts_with("aws-cli/2");
+    let mut post = vec!["--data", "hello from the cli"];
+    if v2 {
+        post.extend(["--cli-binary-format", "raw-in-base64-out"]);
+    }
+    let out = aws(cmd("post-to-connection", &post)).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(next_text(&mut ws).await, "hello from the cli");
+
+    let out = aws(cmd("get-connection", &[])).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["Identity"]["SourceIp"], "127.0.0.1");
+
+    let out = aws(cmd("delete-connection", &[])).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = aws(cmd("post-to-connection", &post)).await.unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("GoneException"), "{err}");
 }

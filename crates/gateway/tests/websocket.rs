@@ -44,7 +44,11 @@ async fn routes_by_selection_expression_and_falls_back_to_default() {
     ];
     for (msg, function) in cases {
         send(&mut ws, msg).await;
-        assert_eq!(next_text(&mut ws).await, format!("{function}:{msg}"), "{msg}");
+        assert_eq!(
+            next_text(&mut ws).await,
+            format!("{function}:{msg}"),
+            "{msg}"
+        );
     }
     // The MESSAGE event has AWS's shape.
     let ev = &lambda.calls_to("Echo")[0];
@@ -61,7 +65,10 @@ async fn routes_by_selection_expression_and_falls_back_to_default() {
     assert!(rc["requestTimeEpoch"].as_u64().unwrap() >= rc["connectedAt"].as_u64().unwrap());
     assert!(rc["requestTime"].as_str().unwrap().ends_with(" +0000"));
     assert_eq!(ev["isBase64Encoded"], false);
-    assert_eq!(lambda.calls_to("Default")[0]["requestContext"]["routeKey"], "$default");
+    assert_eq!(
+        lambda.calls_to("Default")[0]["requestContext"]["routeKey"],
+        "$default"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +85,12 @@ async fn nested_and_braced_selection_expressions_route() {
 
 #[tokio::test]
 async fn no_match_without_default_is_forbidden() {
-    let s = serve(api(vec![lambda_route("echo", "Echo", true)]), echo_lambda(), vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("echo", "Echo", true)]),
+        echo_lambda(),
+        vec![],
+    )
+    .await;
     let mut ws = connect(s.addr, "/api").await;
     send(&mut ws, "hello").await;
     let reply = next_json(&mut ws).await;
@@ -95,7 +107,12 @@ async fn function_errors_are_internal_server_errors_even_on_one_way_routes() {
             payload: json!({"errorType": "Boom", "errorMessage": "no"}),
         })
     });
-    let s = serve(api(vec![lambda_route("$default", "Fails", false)]), lambda, vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$default", "Fails", false)]),
+        lambda,
+        vec![],
+    )
+    .await;
     let mut ws = connect(s.addr, "/api").await;
     send(&mut ws, "x").await;
     let reply = next_json(&mut ws).await;
@@ -124,9 +141,57 @@ async fn one_way_routes_send_nothing_back() {
 }
 
 #[tokio::test]
+async fn messages_run_concurrently_but_start_in_arrival_order() {
+    let lambda = TestLambda::with_slow("Slow", Duration::from_millis(500), |f, ev| {
+        Ok(json!({"statusCode": 200, "body": format!("{f}:{}", ev["body"].as_str().unwrap_or(""))}))
+    });
+    let s = serve(
+        api(vec![
+            lambda_route("slow", "Slow", true),
+            lambda_route("fast", "Fast", true),
+        ]),
+        lambda.clone(),
+        vec![],
+    )
+    .await;
+    let mut ws = connect(s.addr, "/api").await;
+    let sent: Vec<String> = (0..10)
+        .map(|i| {
+            let action = if i % 2 == 0 { "slow" } else { "fast" };
+            format!(r#"{{"action":"{action}","i":{i}}}"#)
+        })
+        .collect();
+    for m in &sent {
+        send(&mut ws, m).await;
+    }
+    // The five fast replies overtake the slow ones...
+    for _ in 0..5 {
+        let t = next_text(&mut ws).await;
+        assert!(t.starts_with("Fast:"), "{t}");
+    }
+    for _ in 0..5 {
+        assert!(next_text(&mut ws).await.starts_with("Slow:"));
+    }
+    // ...but every invocation started in the order the messages arrived.
+    let started: Vec<String> = lambda
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, ev)| ev["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(started, sent);
+}
+
+#[tokio::test]
 async fn lambda_results_not_in_proxy_shape_are_sent_as_json() {
     let lambda = TestLambda::new(|_, _| Ok(json!({"hello": "world"})));
-    let s = serve(api(vec![lambda_route("$default", "Raw", true)]), lambda, vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$default", "Raw", true)]),
+        lambda,
+        vec![],
+    )
+    .await;
     let mut ws = connect(s.addr, "/api").await;
     send(&mut ws, "x").await;
     assert_eq!(next_json(&mut ws).await, json!({"hello": "world"}));
@@ -146,7 +211,12 @@ async fn connect_runs_before_the_upgrade_and_can_reject_it() {
         ))),
         _ => Ok(Value::Null),
     });
-    let s = serve(api(vec![lambda_route("$connect", "Connect", false)]), lambda.clone(), vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$connect", "Connect", false)]),
+        lambda.clone(),
+        vec![],
+    )
+    .await;
     assert_eq!(connect_status(s.addr, "/api?token=bad").await, 403);
     assert_eq!(s.gateway.connection_count(), 0);
     assert_eq!(connect_status(s.addr, "/api?token=ok").await, 101);
@@ -156,14 +226,30 @@ async fn connect_runs_before_the_upgrade_and_can_reject_it() {
     assert_eq!(ev["requestContext"]["eventType"], "CONNECT");
     assert_eq!(ev["requestContext"]["routeKey"], "$connect");
     assert!(ev["requestContext"].get("messageId").is_none());
-    assert_eq!(ev["multiValueQueryStringParameters"]["token"], json!(["ok"]));
+    assert_eq!(
+        ev["multiValueQueryStringParameters"]["token"],
+        json!(["ok"])
+    );
     assert_eq!(ev["headers"]["Sec-WebSocket-Version"], "13");
-    assert!(ev["headers"]["X-Amzn-Trace-Id"].as_str().unwrap().starts_with("Root=1-"));
+    assert!(
+        ev["headers"]["X-Amzn-Trace-Id"]
+            .as_str()
+            .unwrap()
+            .starts_with("Root=1-")
+    );
     assert_eq!(ev["headers"]["X-Forwarded-For"], "127.0.0.1");
-    assert_eq!(ev["multiValueHeaders"]["Sec-WebSocket-Version"], json!(["13"]));
+    assert_eq!(
+        ev["multiValueHeaders"]["Sec-WebSocket-Version"],
+        json!(["13"])
+    );
     assert!(ev.get("body").is_none());
 
-    let s = serve(api(vec![lambda_route("$connect", "Broken", false)]), lambda, vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$connect", "Broken", false)]),
+        lambda,
+        vec![],
+    )
+    .await;
     assert_eq!(connect_status(s.addr, "/api").await, 500);
 }
 
@@ -240,15 +326,25 @@ async fn oversize_messages_and_frames_close_with_1009() {
         other => panic!("expected close 1009, got {other:?}"),
     }
     eventually(|| lambda.calls_to("Disconnect").len() == 1).await;
-    assert_eq!(lambda.calls_to("Disconnect")[0]["requestContext"]["disconnectStatusCode"], 1009);
+    assert_eq!(
+        lambda.calls_to("Disconnect")[0]["requestContext"]["disconnectStatusCode"],
+        1009
+    );
 
     // A message of small frames that adds up above the message limit.
     let mut ws = connect(s.addr, "/api").await;
     let chunk = "y".repeat(1000);
     let frames: Vec<Message> = (0..5)
         .map(|i| {
-            use tokio_tungstenite::tungstenite::protocol::frame::{Frame, coding::{Data, OpCode}};
-            let opcode = if i == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+            use tokio_tungstenite::tungstenite::protocol::frame::{
+                Frame,
+                coding::{Data, OpCode},
+            };
+            let opcode = if i == 0 {
+                OpCode::Data(Data::Text)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
             let f = Frame::message(chunk.clone().into_bytes(), opcode, i == 4);
             Message::Frame(f)
         })
@@ -265,7 +361,12 @@ async fn oversize_messages_and_frames_close_with_1009() {
 
 #[tokio::test]
 async fn binary_frames_close_with_1003() {
-    let s = serve(api(vec![lambda_route("$default", "D", true)]), echo_lambda(), vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$default", "D", true)]),
+        echo_lambda(),
+        vec![],
+    )
+    .await;
     let mut ws = connect(s.addr, "/api").await;
     ws.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
     match next(&mut ws).await {
@@ -293,7 +394,10 @@ async fn idle_connections_are_closed_going_away() {
         other => panic!("expected close 1001, got {other:?}"),
     }
     eventually(|| lambda.calls_to("Disconnect").len() == 1).await;
-    assert_eq!(lambda.calls_to("Disconnect")[0]["requestContext"]["disconnectReason"], "Going away");
+    assert_eq!(
+        lambda.calls_to("Disconnect")[0]["requestContext"]["disconnectReason"],
+        "Going away"
+    );
 }
 
 #[tokio::test]
@@ -311,7 +415,12 @@ async fn connection_lifetime_is_limited() {
 #[tokio::test]
 async fn close_all_closes_every_socket_and_runs_disconnect() {
     let lambda = TestLambda::new(|_, _| Ok(json!({"statusCode": 200})));
-    let s = serve(api(vec![lambda_route("$disconnect", "Disconnect", false)]), lambda.clone(), vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$disconnect", "Disconnect", false)]),
+        lambda.clone(),
+        vec![],
+    )
+    .await;
     let mut clients = Vec::new();
     for _ in 0..5 {
         clients.push(connect(s.addr, "/api").await);
@@ -337,7 +446,12 @@ async fn close_all_closes_every_socket_and_runs_disconnect() {
 #[ignore]
 async fn echo_throughput_50_clients() {
     let lambda = TestLambda::new(|_, ev| Ok(json!({"statusCode": 200, "body": ev["body"]})));
-    let s = serve(api(vec![lambda_route("$default", "Echo", true)]), lambda, vec![]).await;
+    let s = serve(
+        api(vec![lambda_route("$default", "Echo", true)]),
+        lambda,
+        vec![],
+    )
+    .await;
     const CLIENTS: usize = 50;
     const PER_CLIENT: usize = 2000;
     let start = std::time::Instant::now();
@@ -355,7 +469,10 @@ async fn echo_throughput_50_clients() {
                 tx
             });
             for i in 0..PER_CLIENT {
-                let m = futures_util::StreamExt::next(&mut rx).await.unwrap().unwrap();
+                let m = futures_util::StreamExt::next(&mut rx)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(m.into_text().unwrap().as_str(), format!("{c}-{i}"));
             }
             drop(writer.await.unwrap());
@@ -366,5 +483,8 @@ async fn echo_throughput_50_clients() {
     }
     let secs = start.elapsed().as_secs_f64();
     let total = (CLIENTS * PER_CLIENT) as f64;
-    println!("{total} echo messages in {secs:.2}s: {:.0} msgs/s", total / secs);
+    println!(
+        "{total} echo messages in {secs:.2}s: {:.0} msgs/s",
+        total / secs
+    );
 }

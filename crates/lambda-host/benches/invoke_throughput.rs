@@ -5,7 +5,10 @@
 //!
 //! Prints the median of several rounds for: one caller on one warm process;
 //! 50 concurrent callers with the default process cap (one process each);
-//! 50 callers sharing 2 processes.
+//! 50 callers sharing 2 processes. Also the CPU time spent per invocation by
+//! the host and by the function processes (from `/proc`, in USER_HZ = 100
+//! ticks), which, unlike the rate, does not depend on what else the machine
+//! is running.
 
 use std::{
     sync::{
@@ -21,6 +24,33 @@ use wsflow_lambda_host::{FunctionSpec, HostOptions, LambdaHost, LogSink};
 const FIXTURE: &str = env!("CARGO_BIN_EXE_wsflow-fixture-fn");
 const ROUNDS: usize = 5;
 const ROUND: Duration = Duration::from_secs(2);
+
+/// utime + stime of a process, in seconds (`/proc/<pid>/stat` fields 14, 15).
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name, which may contain spaces.
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn functions_cpu(host: &LambdaHost) -> f64 {
+    host.process_ids("Echo")
+        .iter()
+        .map(|p| cpu_seconds(&p.to_string()))
+        .sum()
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -40,8 +70,9 @@ async fn host(max_concurrency: usize) -> LambdaHost {
         .expect("host starts")
 }
 
-/// Invocations per second of `callers` concurrent loops, one round.
-async fn round(host: &LambdaHost, callers: usize) -> f64 {
+/// Invocations and invocations per second of `callers` concurrent loops,
+/// one round.
+async fn round(host: &LambdaHost, callers: usize) -> (u64, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -63,7 +94,8 @@ async fn round(host: &LambdaHost, callers: usize) -> f64 {
     for t in tasks {
         t.await.expect("caller");
     }
-    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let n = count.load(Ordering::Relaxed);
+    (n, n as f64 / started.elapsed().as_secs_f64())
 }
 
 async fn scenario(label: &str, callers: usize, max_concurrency: usize) {
@@ -71,12 +103,24 @@ async fn scenario(label: &str, callers: usize, max_concurrency: usize) {
     // Warm up: start the processes.
     round(&host, callers).await;
     let mut rates = Vec::with_capacity(ROUNDS);
+    let (host_cpu, fn_cpu) = (cpu_seconds("self"), functions_cpu(&host));
+    let started = Instant::now();
+    let mut invokes = 0.0;
     for _ in 0..ROUNDS {
-        rates.push(round(&host, callers).await);
+        let (n, rate) = round(&host, callers).await;
+        invokes += n as f64;
+        rates.push(rate);
     }
+    let wall = started.elapsed().as_secs_f64();
+    let per_invoke = |cpu: f64| cpu / invokes * 1e6;
+    let (host_cpu, fn_cpu) = (
+        per_invoke(cpu_seconds("self") - host_cpu),
+        per_invoke(functions_cpu(&host) - fn_cpu),
+    );
     let processes = host.process_ids("Echo").len();
     println!(
-        "{label}: median {:.0} invokes/s over {ROUNDS} rounds of {ROUND:?} ({processes} processes; min {:.0}, max {:.0})",
+        "{label}: median {:.0} invokes/s over {ROUNDS} rounds of {ROUND:?} ({processes} processes; min {:.0}, max {:.0}); \
+         CPU per invoke: host {host_cpu:.0} µs, functions {fn_cpu:.0} µs ({invokes:.0} invokes in {wall:.1} s)",
         median(rates.clone()),
         rates.iter().copied().fold(f64::INFINITY, f64::min),
         rates.iter().copied().fold(0.0, f64::max),

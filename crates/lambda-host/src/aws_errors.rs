@@ -211,7 +211,10 @@ mod tests {
         let v = posted_error(br#"{"errorType":"X","errorMessage":"m"}"#, None);
         assert_eq!(v["errorType"], "X");
         let v = posted_error(b"boom", Some("Runtime.Custom"));
-        assert_eq!(v, json!({"errorType": "Runtime.Custom", "errorMessage": "boom"}));
+        assert_eq!(
+            v,
+            json!({"errorType": "Runtime.Custom", "errorMessage": "boom"})
+        );
         let v = posted_error(b"boom", Some("unhandled"));
         assert_eq!(v["errorType"], "Runtime.Unknown");
         let v = posted_error(b"boom", Some("Function.x1"));

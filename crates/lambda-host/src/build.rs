@@ -110,7 +110,9 @@ struct MetaTarget {
 }
 
 /// Every bin target of the workspace's packages (`cargo metadata --no-deps`).
-pub async fn workspace_binaries(options: &BuildOptions) -> Result<Vec<WorkspaceBinary>, BuildError> {
+pub async fn workspace_binaries(
+    options: &BuildOptions,
+) -> Result<Vec<WorkspaceBinary>, BuildError> {
     let output = Command::new(&options.cargo)
         .args(["metadata", "--no-deps", "--format-version", "1"])
         .current_dir(&options.workspace_dir)
@@ -171,7 +173,10 @@ pub async fn locate_or_build(
     if to_build.is_empty() {
         return Ok(found);
     }
-    let mut args = vec!["build".to_owned(), "--message-format=json-render-diagnostics".into()];
+    let mut args = vec![
+        "build".to_owned(),
+        "--message-format=json-render-diagnostics".into(),
+    ];
     if options.release {
         args.push("--release".into());
     }
@@ -259,7 +264,10 @@ mod tests {
         );
         let lib = r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"l"},"executable":null}"#;
         assert_eq!(artifact_executable(lib), None);
-        assert_eq!(artifact_executable(r#"{"reason":"build-finished","success":true}"#), None);
+        assert_eq!(
+            artifact_executable(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
         assert_eq!(artifact_executable("not json"), None);
     }
 

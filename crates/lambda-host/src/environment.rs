@@ -14,7 +14,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use crate::{HostOptions, FunctionSpec};
+use crate::{FunctionSpec, HostOptions};
 
 /// The reserved variables, in the order Lambda documents them.
 pub(crate) fn lambda_environment(
@@ -51,12 +51,18 @@ pub(crate) fn lambda_environment(
             "AWS_SECRET_ACCESS_KEY".into(),
             "wsflow-local-secret-access-key-not-secret".into(),
         ),
-        ("AWS_SESSION_TOKEN".into(), "wsflow-local-session-token".into()),
+        (
+            "AWS_SESSION_TOKEN".into(),
+            "wsflow-local-session-token".into(),
+        ),
         ("LAMBDA_TASK_ROOT".into(), task_root.clone()),
         ("LAMBDA_RUNTIME_DIR".into(), task_root),
         ("TZ".into(), ":UTC".into()),
         ("LANG".into(), "en_US.UTF-8".into()),
-        ("PATH".into(), "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into()),
+        (
+            "PATH".into(),
+            "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into(),
+        ),
         (
             "LD_LIBRARY_PATH".into(),
             "/lib64:/usr/lib64:/opt/lib".into(),
@@ -117,7 +123,8 @@ mod tests {
     fn template_environment_wins_over_extras() {
         let mut spec = FunctionSpec::new("Echo", "/opt/fn/bootstrap");
         spec.environment.insert("TABLE".into(), "t1".into());
-        spec.environment.insert("SHARED".into(), "from-template".into());
+        spec.environment
+            .insert("SHARED".into(), "from-template".into());
         let mut options = HostOptions::default();
         options.pass_through_env.clear();
         options

@@ -28,11 +28,20 @@
 //! socket and one accept task per process, nothing per invocation.
 //!
 //! The invoke path is lean: an idle process is popped from a LIFO list (no
-//! spawn, no allocation beyond the event bytes, a request id and a oneshot
+//! spawn, a few small allocations: request id, trace header, a oneshot
 //! channel), handed the event through a one-slot mailbox that its pending
 //! `next` long-poll is waiting on, and the answer comes back on the same
-//! keep-alive HTTP/1.1 connection (hyper). Concurrency is bounded per function
-//! by a FIFO semaphore (`max_concurrency`): invocations beyond the cap queue.
+//! keep-alive HTTP/1.1 connection (hyper, no router). Concurrency is bounded
+//! per function by a FIFO semaphore (`max_concurrency`): invocations beyond
+//! the cap queue (Lambda would throttle; locally, waiting is friendlier).
+//!
+//! Timing: the function's `Timeout` runs from the moment the event is handed
+//! to a warm process; a cold process additionally gets
+//! [`HostOptions::init_timeout`] to reach its first `next`, as Lambda's init
+//! phase has its own limit. A timed-out process is killed (SIGKILL); a
+//! crashed one is reaped; either way the next invocation gets a fresh
+//! process. `RequestResponse` is the only invocation type: asynchronous
+//! `Event` invocations are the callers' business (spawn and ignore).
 #![warn(missing_docs)]
 
 mod aws_errors;

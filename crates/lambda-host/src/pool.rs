@@ -62,7 +62,10 @@ impl Pool {
     /// If the caller stops waiting (the future is dropped), the invocation
     /// still runs to completion or timeout, as on Lambda, and its process
     /// (and concurrency slot) is then reused or killed: see [`InFlight`].
-    pub(crate) async fn invoke(self: &Arc<Self>, payload: Bytes) -> Result<Bytes, LambdaInvokeError> {
+    pub(crate) async fn invoke(
+        self: &Arc<Self>,
+        payload: Bytes,
+    ) -> Result<Bytes, LambdaInvokeError> {
         let permit = self
             .permits
             .clone()
@@ -77,7 +80,7 @@ impl Pool {
             reply: reply_tx,
         };
         let mut attempt = 0;
-        let worker = loop {
+        let (worker, fresh) = loop {
             let worker = match self.pop_idle() {
                 Some(w) => w,
                 None => match self.spawn().await {
@@ -85,8 +88,10 @@ impl Pool {
                     Err(e) => return Err(aws_errors::invalid_entrypoint(&request_id, &e)),
                 },
             };
+            // Before the offer: once offered, the process may start on it.
+            let fresh = !worker.initialized();
             match worker.offer(invocation) {
-                Ok(()) => break worker,
+                Ok(()) => break (worker, fresh),
                 Err(back) if attempt + 1 < OFFER_ATTEMPTS => {
                     invocation = back;
                     attempt += 1;
@@ -97,7 +102,6 @@ impl Pool {
         let log = &self.ctx.log;
         log.start(&request_id);
         let started = Instant::now();
-        let fresh = !worker.initialized();
         let timeout = self.ctx.spec.timeout;
         let limit = if fresh {
             self.ctx.options.init_timeout + timeout
@@ -134,7 +138,10 @@ impl Pool {
             }
             Some(Err(_)) => {
                 worker.kill();
-                log.platform(&format!("RequestId: {request_id} Error: {}", timeout_cause(timeout)));
+                log.platform(&format!(
+                    "RequestId: {request_id} Error: {}",
+                    timeout_cause(timeout)
+                ));
                 Err(aws_errors::timed_out(&request_id, timeout))
             }
             None => Err(aws_errors::shutting_down()),

@@ -55,6 +55,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<WorkerShared>) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(function = %shared.function().spec.name, "runtime API accept failed: {e}");
+                // Out of descriptors and the like: do not spin.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             }
         };

@@ -19,8 +19,11 @@ fn spec(name: &str) -> FunctionSpec {
     FunctionSpec::new(name, FIXTURE)
 }
 
-/// Options whose logs are captured as `(stream, line)` pairs.
-fn captured() -> (HostOptions, Arc<Mutex<Vec<(LogStream, String)>>>) {
+/// Log lines captured as `(stream, line)` pairs.
+type Captured = Arc<Mutex<Vec<(LogStream, String)>>>;
+
+/// Options whose logs are captured.
+fn captured() -> (HostOptions, Captured) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = lines.clone();
     let options = HostOptions {
@@ -73,7 +76,10 @@ async fn unknown_function_is_resource_not_found() {
     let LambdaInvokeError::Service(e) = err else {
         panic!("expected a service error")
     };
-    assert_eq!((e.status, e.code.as_str()), (404, "ResourceNotFoundException"));
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (404, "ResourceNotFoundException")
+    );
     assert_eq!(
         e.message,
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:Nope"
@@ -84,7 +90,8 @@ async fn unknown_function_is_resource_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lambda_and_template_environment_are_visible() {
     let mut s = spec("EnvFn");
-    s.environment.insert("TABLE_NAME".into(), "connections".into());
+    s.environment
+        .insert("TABLE_NAME".into(), "connections".into());
     s.memory_mb = 256;
     s.timeout = Duration::from_secs(7);
     let host = host(vec![s]).await;
@@ -165,7 +172,10 @@ async fn lambda_and_template_environment_are_visible() {
 async fn function_error_is_returned_as_invoke_payload_and_process_stays_warm() {
     let host = host(vec![spec("Fails")]).await;
     let err = host
-        .invoke("Fails", json!({"action": "error", "message": "no such item"}))
+        .invoke(
+            "Fails",
+            json!({"action": "error", "message": "no such item"}),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "FixtureError");
@@ -322,10 +332,16 @@ async fn payload_limits_match_lambda() {
     let LambdaInvokeError::Service(e) = host.invoke("Big", too_big).await.unwrap_err() else {
         panic!("expected a service error")
     };
-    assert_eq!((e.status, e.code.as_str()), (413, "RequestTooLargeException"));
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (413, "RequestTooLargeException")
+    );
     // A response over 6 MiB + 100 bytes.
     let err = host
-        .invoke("Big", json!({"action": "big", "bytes": 6 * 1024 * 1024 + 200}))
+        .invoke(
+            "Big",
+            json!({"action": "big", "bytes": 6 * 1024 * 1024 + 200}),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -376,10 +392,15 @@ async fn concurrent_invocations_spawn_processes_up_to_the_cap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_are_streamed_with_platform_lines() {
     let (options, lines) = captured();
-    let host = LambdaHost::start(vec![spec("Logger")], options).await.unwrap();
-    host.invoke("Logger", json!({"action": "log", "lines": ["hello from fn"]}))
+    let host = LambdaHost::start(vec![spec("Logger")], options)
         .await
         .unwrap();
+    host.invoke(
+        "Logger",
+        json!({"action": "log", "lines": ["hello from fn"]}),
+    )
+    .await
+    .unwrap();
     // Function output is read asynchronously from the pipes.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -387,7 +408,8 @@ async fn logs_are_streamed_with_platform_lines() {
         let has = |stream: LogStream, text: &str| {
             got.iter().any(|(s, l)| *s == stream && l.contains(text))
         };
-        if has(LogStream::Stdout, "hello from fn") && has(LogStream::Stderr, "stderr: hello from fn")
+        if has(LogStream::Stdout, "hello from fn")
+            && has(LogStream::Stderr, "stderr: hello from fn")
         {
             let platform: Vec<&String> = got
                 .iter()
@@ -397,10 +419,19 @@ async fn logs_are_streamed_with_platform_lines() {
             assert!(platform[0].starts_with("START RequestId: "), "{platform:?}");
             assert!(platform[0].ends_with(" Version: $LATEST"), "{platform:?}");
             assert!(platform[1].starts_with("END RequestId: "), "{platform:?}");
-            assert!(platform[2].starts_with("REPORT RequestId: "), "{platform:?}");
+            assert!(
+                platform[2].starts_with("REPORT RequestId: "),
+                "{platform:?}"
+            );
             assert!(platform[2].contains("\tDuration: "), "{platform:?}");
-            assert!(platform[2].contains("\tMemory Size: 128 MB"), "{platform:?}");
-            assert!(platform[2].contains("\tInit Duration: "), "cold start: {platform:?}");
+            assert!(
+                platform[2].contains("\tMemory Size: 128 MB"),
+                "{platform:?}"
+            );
+            assert!(
+                platform[2].contains("\tInit Duration: "),
+                "cold start: {platform:?}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "missing log lines: {got:?}");
@@ -416,8 +447,13 @@ async fn idle_processes_expire_after_ttl() {
         log_sink: LogSink::Discard,
         ..HostOptions::default()
     };
-    let host = LambdaHost::start(vec![spec("Idle")], options).await.unwrap();
-    let pid = host.invoke("Idle", json!({"action": "sleep", "ms": 0})).await.unwrap()["pid"]
+    let host = LambdaHost::start(vec![spec("Idle")], options)
+        .await
+        .unwrap();
+    let pid = host
+        .invoke("Idle", json!({"action": "sleep", "ms": 0}))
+        .await
+        .unwrap()["pid"]
         .as_u64()
         .unwrap() as u32;
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -502,8 +538,84 @@ async fn abandoned_invocation_finishes_and_its_process_is_reused() {
         .invoke("Abandoned", json!({"action": "sleep", "ms": 0}))
         .await
         .unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(next["pid"].as_u64().unwrap(), pid);
     assert_eq!(host.process_ids("Abandoned").len(), 1);
+    host.shutdown().await;
+}
+
+/// One raw HTTP/1.1 exchange (`Connection: close`), returning the response.
+fn http(addr: &str, request_head: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{request_head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_api_rejects_unknown_request_ids_and_paths() {
+    let host = host(vec![spec("Api")]).await;
+    let out = host
+        .invoke(
+            "Api",
+            json!({"action": "env", "names": ["AWS_LAMBDA_RUNTIME_API"]}),
+        )
+        .await
+        .unwrap();
+    let api = out["env"]["AWS_LAMBDA_RUNTIME_API"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (bad_id, unknown) = tokio::task::spawn_blocking(move || {
+        (
+            http(
+                &api,
+                "POST /2018-06-01/runtime/invocation/not-a-request/response HTTP/1.1",
+                "{}",
+            ),
+            http(&api, "GET /2018-06-01/runtime/nothing-here HTTP/1.1", ""),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(bad_id.starts_with("HTTP/1.1 400"), "{bad_id}");
+    assert!(
+        bad_id.ends_with(r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#),
+        "{bad_id}"
+    );
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    // The process is unaffected.
+    assert_eq!(
+        host.invoke("Api", json!({"a": 1})).await.unwrap(),
+        json!({"a": 1})
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unstartable_executable_is_runtime_invalid_entrypoint() {
+    let path = std::env::temp_dir().join(format!("wsflow-not-executable-{}", std::process::id()));
+    std::fs::write(&path, b"not a program").unwrap();
+    let host = host(vec![FunctionSpec::new("Broken", &path)]).await;
+    let err = host.invoke("Broken", json!({})).await.unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(err.error_type(), "Runtime.InvalidEntrypoint");
+    let msg = function_payload(err)["errorMessage"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(msg.starts_with("RequestId: "), "{msg}");
+    assert!(msg.contains("Error: "), "{msg}");
     host.shutdown().await;
 }

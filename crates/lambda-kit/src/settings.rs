@@ -3,7 +3,10 @@
 //! Environment variables are read once, at cold start, by each function's `main`; handlers get a
 //! [`Settings`] value, so tests never have to mutate the process environment.
 
+use std::time::Duration;
+
 use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
 pub use aws_config::SdkConfig;
 
 /// Base URL of the `@connections` API: `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`
@@ -54,11 +57,25 @@ impl Settings {
     }
 }
 
+/// Connecting to an endpoint may take this long before the attempt fails (and is retried).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One request attempt may take this long: well under the functions' timeouts, so a hung
+/// endpoint becomes a (retryable) error instead of a Lambda timeout.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Loads the AWS SDK configuration the standard way: region, credentials (on Lambda, the
 /// function role's keys in `AWS_ACCESS_KEY_ID`...), and the `AWS_ENDPOINT_URL` /
-/// `AWS_ENDPOINT_URL_DYNAMODB` overrides the local stack sets.
+/// `AWS_ENDPOINT_URL_DYNAMODB` overrides the local stack sets; plus [`CONNECT_TIMEOUT`] and
+/// [`ATTEMPT_TIMEOUT`].
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
 }
 
 #[cfg(test)]
@@ -81,5 +98,13 @@ mod tests {
             settings.require_table_name().unwrap_err().to_string(),
             "environment variable TABLE_NAME is not set"
         );
+    }
+
+    #[tokio::test]
+    async fn the_sdk_config_bounds_every_attempt() {
+        let sdk = load_sdk_config().await;
+        let timeouts = sdk.timeout_config().expect("a timeout config");
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
     }
 }

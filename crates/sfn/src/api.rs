@@ -8,17 +8,20 @@ use serde_json::{Map, Value, json};
 use wsflow_asl::{Severity, StateMachine, TaskFailure};
 use wsflow_aws_wire::ServiceError;
 
+use crate::MachineType;
 use crate::clock::{epoch_millis, epoch_seconds};
 use crate::executions::{self, check_execution_arn};
 use crate::names::{check_name, split_states_arn};
 use crate::records::{ExecutionRecord, MachineRecord, Status};
 use crate::service::{Inner, Machine};
-use crate::MachineType;
 
 /// Runs one operation.
 pub(crate) async fn dispatch(inner: &Inner, op: &str, body: &Value) -> Result<Value, ServiceError> {
     if !body.is_object() {
-        return Err(ServiceError::client("SerializationException", "Request body must be a JSON object"));
+        return Err(ServiceError::client(
+            "SerializationException",
+            "Request body must be a JSON object",
+        ));
     }
     match op {
         "StartExecution" => start_execution(inner, body).await,
@@ -101,15 +104,18 @@ fn max_results(body: &Value) -> Result<usize, ServiceError> {
 
 /// One page of `items` (already in result order, each with a unique key):
 /// the `nextToken` is the key of the last item returned.
-fn page(items: Vec<(String, Value)>, body: &Value) -> Result<(Vec<Value>, Option<String>), ServiceError> {
+fn page(
+    items: Vec<(String, Value)>,
+    body: &Value,
+) -> Result<(Vec<Value>, Option<String>), ServiceError> {
     let max = max_results(body)?;
     let start = match opt_str(body, "nextToken")? {
         None => 0,
-        Some(t) => {
-            items.iter().position(|(k, _)| k == t).map(|p| p + 1).ok_or_else(|| {
-                ServiceError::client("InvalidToken", format!("Invalid Token: '{t}'"))
-            })?
-        }
+        Some(t) => items
+            .iter()
+            .position(|(k, _)| k == t)
+            .map(|p| p + 1)
+            .ok_or_else(|| ServiceError::client("InvalidToken", format!("Invalid Token: '{t}'")))?,
     };
     let total = items.len();
     let taken: Vec<(String, Value)> = items.into_iter().skip(start).take(max).collect();
@@ -138,7 +144,13 @@ fn me(inner: &Inner) -> Result<Arc<Inner>, ServiceError> {
 
 async fn start_execution(inner: &Inner, body: &Value) -> Result<Value, ServiceError> {
     let arn = req_str(body, "stateMachineArn")?;
-    let started = executions::start(&me(inner)?, arn, opt_str(body, "name")?, opt_str(body, "input")?).await?;
+    let started = executions::start(
+        &me(inner)?,
+        arn,
+        opt_str(body, "name")?,
+        opt_str(body, "input")?,
+    )
+    .await?;
     Ok(json!({
         "executionArn": started.record.execution_arn,
         "startDate": epoch_seconds(started.record.start_millis),
@@ -178,7 +190,11 @@ fn execution_json(rec: &ExecutionRecord, sync: bool) -> Value {
         m.insert("redriveCount".into(), json!(0));
         m.insert(
             "redriveStatus".into(),
-            json!(if rec.status == Status::Running { "NOT_REDRIVABLE" } else { "REDRIVABLE" }),
+            json!(if rec.status == Status::Running {
+                "NOT_REDRIVABLE"
+            } else {
+                "REDRIVABLE"
+            }),
         );
     }
     Value::Object(m)
@@ -186,7 +202,13 @@ fn execution_json(rec: &ExecutionRecord, sync: bool) -> Value {
 
 async fn start_sync_execution(inner: &Inner, body: &Value) -> Result<Value, ServiceError> {
     let arn = req_str(body, "stateMachineArn")?;
-    let rec = executions::run_sync(&me(inner)?, arn, opt_str(body, "name")?, opt_str(body, "input")?).await?;
+    let rec = executions::run_sync(
+        &me(inner)?,
+        arn,
+        opt_str(body, "name")?,
+        opt_str(body, "input")?,
+    )
+    .await?;
     Ok(execution_json(&rec, true))
 }
 
@@ -201,7 +223,13 @@ async fn stop_execution(inner: &Inner, body: &Value) -> Result<Value, ServiceErr
     let cause = opt_str(body, "cause")?;
     max_len("error", error, 256)?;
     max_len("cause", cause, 32768)?;
-    let stopped = executions::stop(inner, arn, error.map(str::to_owned), cause.map(str::to_owned)).await?;
+    let stopped = executions::stop(
+        inner,
+        arn,
+        error.map(str::to_owned),
+        cause.map(str::to_owned),
+    )
+    .await?;
     Ok(json!({ "stopDate": epoch_seconds(stopped) }))
 }
 
@@ -222,7 +250,10 @@ fn list_executions(inner: &Inner, body: &Value) -> Result<Value, ServiceError> {
             ))
         })?),
     };
-    let prefix = format!("{}:", inner.account.execution(&m.name, "").trim_end_matches(':'));
+    let prefix = format!(
+        "{}:",
+        inner.account.execution(&m.name, "").trim_end_matches(':')
+    );
     let mut recs = inner
         .store
         .executions_with_prefix(&prefix)
@@ -337,7 +368,10 @@ fn describe_state_machine(inner: &Inner, body: &Value) -> Result<Value, ServiceE
     Ok(machine_json(&m))
 }
 
-fn describe_state_machine_for_execution(inner: &Inner, body: &Value) -> Result<Value, ServiceError> {
+fn describe_state_machine_for_execution(
+    inner: &Inner,
+    body: &Value,
+) -> Result<Value, ServiceError> {
     let rec = executions::describe(inner, req_str(body, "executionArn")?)?;
     let m = executions::machine(inner, &rec.state_machine_arn)?;
     let mut v = machine_json(&m);
@@ -370,7 +404,8 @@ fn list_state_machines(inner: &Inner, body: &Value) -> Result<Value, ServiceErro
 }
 
 fn parse_definition(definition: &str) -> Result<StateMachine, ServiceError> {
-    StateMachine::parse(definition).map_err(|e| ServiceError::client("InvalidDefinition", e.to_string()))
+    StateMachine::parse(definition)
+        .map_err(|e| ServiceError::client("InvalidDefinition", e.to_string()))
 }
 
 fn machine_type(body: &Value) -> Result<MachineType, ServiceError> {
@@ -386,7 +421,10 @@ fn machine_type(body: &Value) -> Result<MachineType, ServiceError> {
 fn check_role(role: &str) -> Result<(), ServiceError> {
     match wsflow_aws_wire::arn::parse(role) {
         Some(a) if a.service == "iam" => Ok(()),
-        _ => Err(ServiceError::client("InvalidArn", format!("Invalid Arn: 'Invalid ARN prefix: {role}'"))),
+        _ => Err(ServiceError::client(
+            "InvalidArn",
+            format!("Invalid Arn: 'Invalid ARN prefix: {role}'"),
+        )),
     }
 }
 
@@ -412,8 +450,13 @@ async fn create_state_machine(inner: &Inner, body: &Value) -> Result<Value, Serv
             .write()
             .map_err(|_| ServiceError::internal("machine registry poisoned"))?;
         if let Some(existing) = machines.get(&arn) {
-            return if existing.definition == definition && existing.role_arn == role && existing.kind == kind {
-                Ok(json!({"stateMachineArn": arn, "creationDate": epoch_seconds(existing.created_millis)}))
+            return if existing.definition == definition
+                && existing.role_arn == role
+                && existing.kind == kind
+            {
+                Ok(
+                    json!({"stateMachineArn": arn, "creationDate": epoch_seconds(existing.created_millis)}),
+                )
             } else {
                 Err(ServiceError::client(
                     "StateMachineAlreadyExists",
@@ -423,11 +466,19 @@ async fn create_state_machine(inner: &Inner, body: &Value) -> Result<Value, Serv
         }
         machines.insert(
             arn.clone(),
-            Arc::new(crate::service::machine_from_record(arn.clone(), rec.clone(), parsed)),
+            Arc::new(crate::service::machine_from_record(
+                arn.clone(),
+                rec.clone(),
+                parsed,
+            )),
         );
     }
     inner.store.put_machine(&arn, &rec);
-    inner.store.sync().await.map_err(|e| ServiceError::internal(e.to_string()))?;
+    inner
+        .store
+        .sync()
+        .await
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
     Ok(json!({"stateMachineArn": arn, "creationDate": epoch_seconds(rec.created_millis)}))
 }
 
@@ -455,7 +506,9 @@ async fn update_state_machine(inner: &Inner, body: &Value) -> Result<Value, Serv
         kind: old.kind,
         definition,
         parsed,
-        role_arn: role.map(str::to_owned).unwrap_or_else(|| old.role_arn.clone()),
+        role_arn: role
+            .map(str::to_owned)
+            .unwrap_or_else(|| old.role_arn.clone()),
         created_millis: old.created_millis,
         from_template: old.from_template,
     };
@@ -471,7 +524,11 @@ async fn update_state_machine(inner: &Inner, body: &Value) -> Result<Value, Serv
                 created_millis: updated.created_millis,
             },
         );
-        inner.store.sync().await.map_err(|e| ServiceError::internal(e.to_string()))?;
+        inner
+            .store
+            .sync()
+            .await
+            .map_err(|e| ServiceError::internal(e.to_string()))?;
     }
     inner
         .machines
@@ -493,7 +550,11 @@ async fn delete_state_machine(inner: &Inner, body: &Value) -> Result<Value, Serv
         && !m.from_template
     {
         inner.store.delete_machine(arn);
-        inner.store.sync().await.map_err(|e| ServiceError::internal(e.to_string()))?;
+        inner
+            .store
+            .sync()
+            .await
+            .map_err(|e| ServiceError::internal(e.to_string()))?;
     }
     Ok(json!({}))
 }

@@ -104,7 +104,10 @@ mod tests {
         let deadline = c.now_millis() + 5_000;
         c.sleep_until(deadline).await;
         let e = t.elapsed();
-        assert!(e >= Duration::from_millis(45) && e < Duration::from_secs(2), "{e:?}");
+        assert!(
+            e >= Duration::from_millis(45) && e < Duration::from_secs(2),
+            "{e:?}"
+        );
         assert!(c.now_millis() >= deadline);
     }
 }

@@ -87,7 +87,12 @@ pub(crate) fn parse_input(input: Option<&str>) -> Result<(String, Value), Servic
     Ok((text.to_owned(), value))
 }
 
-fn new_record(inner: &Inner, m: &Machine, name: Option<&str>, input: String) -> Result<ExecutionRecord, ServiceError> {
+fn new_record(
+    inner: &Inner,
+    m: &Machine,
+    name: Option<&str>,
+    input: String,
+) -> Result<ExecutionRecord, ServiceError> {
     let name = match name {
         Some(n) => {
             check_name(n)?;
@@ -434,6 +439,7 @@ impl StoreSink {
 impl HistorySink for StoreSink {
     fn record(&self, event: HistoryEvent) {
         self.last_id.fetch_max(event.id, Ordering::Relaxed);
-        self.store.append_event(&self.arn, event.id, &event.to_json());
+        self.store
+            .append_event(&self.arn, event.id, &event.to_json());
     }
 }

@@ -4,8 +4,8 @@ use wsflow_aws_wire::ServiceError;
 
 /// Characters AWS rejects in names (besides whitespace and control characters).
 const FORBIDDEN: &[char] = &[
-    '<', '>', '{', '}', '[', ']', '?', '*', '"', '#', '%', '\\', '^', '|', '~', '`', '$', '&',
-    ',', ';', ':', '/',
+    '<', '>', '{', '}', '[', ']', '?', '*', '"', '#', '%', '\\', '^', '|', '~', '`', '$', '&', ',',
+    ';', ':', '/',
 ];
 
 /// Checks a name against AWS's rules: 1–80 characters; no whitespace,
@@ -34,7 +34,10 @@ pub fn invalid_arn(arn: &str) -> ServiceError {
 
 /// The `<resource-type>:<machine>:<name>` parts of a state machine or
 /// execution ARN in the given account; `InvalidArn` if `arn` is not one.
-pub fn split_states_arn<'a>(arn: &'a str, resource_type: &str) -> Result<Vec<&'a str>, ServiceError> {
+pub fn split_states_arn<'a>(
+    arn: &'a str,
+    resource_type: &str,
+) -> Result<Vec<&'a str>, ServiceError> {
     let parsed = wsflow_aws_wire::arn::parse(arn).ok_or_else(|| invalid_arn(arn))?;
     let mut parts = parsed.resource.split(':');
     if parsed.service != "states" || parts.next() != Some(resource_type) {
@@ -60,7 +63,17 @@ mod tests {
 
     #[test]
     fn rejects_invalid_names() {
-        for bad in ["", "a b", "a/b", "a:b", "a$b", "tab\t", "nl\n", "\u{7f}", &"x".repeat(81)] {
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "a:b",
+            "a$b",
+            "tab\t",
+            "nl\n",
+            "\u{7f}",
+            &"x".repeat(81),
+        ] {
             let e = check_name(bad).unwrap_err();
             assert_eq!(e.code, "InvalidName", "{bad:?}");
         }
@@ -70,7 +83,13 @@ mod tests {
     fn splits_arns() {
         let a = "arn:aws:states:us-east-1:123456789012:execution:M:e1";
         assert_eq!(split_states_arn(a, "execution").unwrap(), vec!["M", "e1"]);
-        assert_eq!(split_states_arn(a, "stateMachine").unwrap_err().code, "InvalidArn");
-        assert_eq!(split_states_arn("nope", "execution").unwrap_err().code, "InvalidArn");
+        assert_eq!(
+            split_states_arn(a, "stateMachine").unwrap_err().code,
+            "InvalidArn"
+        );
+        assert_eq!(
+            split_states_arn("nope", "execution").unwrap_err().code,
+            "InvalidArn"
+        );
     }
 }

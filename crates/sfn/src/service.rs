@@ -97,9 +97,9 @@ impl StepFunctions {
                 }
             })?;
             let arn = options.account.state_machine(&spec.name);
-            let role_arn = spec
-                .role_arn
-                .unwrap_or_else(|| DEFAULT_ROLE.replace("123456789012", &options.account.account_id));
+            let role_arn = spec.role_arn.unwrap_or_else(|| {
+                DEFAULT_ROLE.replace("123456789012", &options.account.account_id)
+            });
             let m = Machine {
                 arn: arn.clone(),
                 name: spec.name.clone(),
@@ -165,7 +165,11 @@ impl StepFunctions {
     }
 }
 
-pub(crate) fn machine_from_record(arn: String, rec: MachineRecord, parsed: StateMachine) -> Machine {
+pub(crate) fn machine_from_record(
+    arn: String,
+    rec: MachineRecord,
+    parsed: StateMachine,
+) -> Machine {
     Machine {
         arn,
         name: rec.name,
@@ -191,7 +195,10 @@ impl AwsService for StepFunctions {
         Some("com.amazonaws.sfn")
     }
 
-    fn call(&self, request: ServiceRequest) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
+    fn call(
+        &self,
+        request: ServiceRequest,
+    ) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
         Box::pin(async move {
             let body: Value = if request.body.iter().all(u8::is_ascii_whitespace) {
                 Value::Object(Default::default())

@@ -67,7 +67,8 @@ impl Store {
     /// Opens (creating if needed) the database file and starts its writer thread.
     pub fn open(path: &Path, mode: CommitMode) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError(format!("{}: {e}", dir.display())))?;
         }
         let db = Arc::new(Database::create(path).map_err(db_err)?);
         let w = db.begin_write().map_err(db_err)?;
@@ -216,10 +217,14 @@ fn apply(db: &Database, batch: &[Op]) -> Result<(), StoreError> {
         for op in batch {
             match op {
                 Op::Execution(k, v) => {
-                    executions.insert(k.as_str(), v.as_slice()).map_err(db_err)?;
+                    executions
+                        .insert(k.as_str(), v.as_slice())
+                        .map_err(db_err)?;
                 }
                 Op::Event(k, id, v) => {
-                    history.insert((k.as_str(), *id), v.as_slice()).map_err(db_err)?;
+                    history
+                        .insert((k.as_str(), *id), v.as_slice())
+                        .map_err(db_err)?;
                 }
                 Op::Machine(k, v) => {
                     machines.insert(k.as_str(), v.as_slice()).map_err(db_err)?;

@@ -63,10 +63,12 @@ impl Tokens {
     /// SendTaskSuccess / SendTaskFailure: completes the waiting task.
     pub fn complete(&self, token: &str, outcome: Outcome) -> Result<(), ServiceError> {
         let entry = self.map().remove(token).ok_or_else(invalid_token)?;
-        entry
-            .done
-            .send(outcome)
-            .map_err(|_| ServiceError::client("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"))
+        entry.done.send(outcome).map_err(|_| {
+            ServiceError::client(
+                "TaskTimedOut",
+                "Task Timed Out: 'Provided task does not exist anymore'",
+            )
+        })
     }
 
     /// SendTaskHeartbeat.
@@ -84,7 +86,10 @@ impl Waiter<'_> {
     /// that many seconds (real time) of the previous one.
     pub async fn wait(mut self, heartbeat_seconds: Option<u64>) -> Outcome {
         let Some(mut done) = self.done.take() else {
-            return Err(TaskFailure::new("States.Runtime", "task token already consumed"));
+            return Err(TaskFailure::new(
+                "States.Runtime",
+                "task token already consumed",
+            ));
         };
         loop {
             let beat = self.heartbeat.notified();

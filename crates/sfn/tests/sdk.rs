@@ -7,7 +7,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
-use aws_sdk_sfn::config::{BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_sfn::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
 use aws_sdk_sfn::error::BoxError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -21,7 +23,10 @@ use wsflow_sfn::MachineType::{Express, Standard};
 use wsflow_sfn::StepFunctions;
 
 async fn route(State(svc): State<StepFunctions>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let Some(("AWSStepFunctions", op)) = target.split_once('.') else {
         return (StatusCode::BAD_REQUEST, "unknown target").into_response();
     };
@@ -85,8 +90,20 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
             "Echo": {"Type": "Task", "Resource": lambda_arn("Echo"), "End": true}
         }
     });
-    let f = open(dir.path(), vec![spec("Sync", Express, def.clone()), spec("Std", Standard, def)], 0.0);
-    let endpoint = serve(axum::Router::new().route("/", post(route)).with_state(f.svc.clone())).await;
+    let f = open(
+        dir.path(),
+        vec![
+            spec("Sync", Express, def.clone()),
+            spec("Std", Standard, def),
+        ],
+        0.0,
+    );
+    let endpoint = serve(
+        axum::Router::new()
+            .route("/", post(route))
+            .with_state(f.svc.clone()),
+    )
+    .await;
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -103,7 +120,10 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
         .send()
         .await
         .expect("StartSyncExecution");
-    assert_eq!(sync.status(), &aws_sdk_sfn::types::SyncExecutionStatus::Succeeded);
+    assert_eq!(
+        sync.status(),
+        &aws_sdk_sfn::types::SyncExecutionStatus::Succeeded
+    );
     assert_eq!(sync.output(), Some(r#"{"data":"123456"}"#));
     assert!(sync.stop_date().secs() >= sync.start_date().secs());
     assert!(sync.billing_details().is_some());
@@ -116,7 +136,10 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
         .send()
         .await
         .expect("StartExecution");
-    assert_eq!(started.execution_arn(), "arn:aws:states:us-east-1:123456789012:execution:Std:sdk-1");
+    assert_eq!(
+        started.execution_arn(),
+        "arn:aws:states:us-east-1:123456789012:execution:Std:sdk-1"
+    );
     let d = wait_done(&f.svc, started.execution_arn()).await;
     assert_eq!(d["status"], "SUCCEEDED");
     let described = client
@@ -125,7 +148,10 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
         .send()
         .await
         .expect("DescribeExecution");
-    assert_eq!(described.status(), &aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+    assert_eq!(
+        described.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded
+    );
     assert_eq!(described.name(), Some("sdk-1"));
     let history = client
         .get_execution_history()
@@ -133,8 +159,16 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
         .send()
         .await
         .expect("GetExecutionHistory");
-    assert_eq!(history.events().first().map(|e| e.r#type()), Some(&aws_sdk_sfn::types::HistoryEventType::ExecutionStarted));
-    let listed = client.list_executions().state_machine_arn(machine_arn("Std")).send().await.expect("ListExecutions");
+    assert_eq!(
+        history.events().first().map(|e| e.r#type()),
+        Some(&aws_sdk_sfn::types::HistoryEventType::ExecutionStarted)
+    );
+    let listed = client
+        .list_executions()
+        .state_machine_arn(machine_arn("Std"))
+        .send()
+        .await
+        .expect("ListExecutions");
     assert_eq!(listed.executions().len(), 1);
 
     let err = client
@@ -156,11 +190,19 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
 
 type Posts = Arc<Mutex<Vec<(String, HeaderMap, String)>>>;
 
-async fn connections(State(posts): State<Posts>, Path((stage, id)): Path<(String, String)>, headers: HeaderMap, body: String) -> Response {
+async fn connections(
+    State(posts): State<Posts>,
+    Path((stage, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     if id == "gone" {
         return (StatusCode::GONE, r#"{"message":"GoneException"}"#).into_response();
     }
-    posts.lock().unwrap().push((format!("{stage}/{id}"), headers, body));
+    posts
+        .lock()
+        .unwrap()
+        .push((format!("{stage}/{id}"), headers, body));
     StatusCode::OK.into_response()
 }
 
@@ -202,7 +244,12 @@ async fn apigateway_invoke_posts_to_connections() {
             "Done": {"Type": "Pass", "End": true}
         }
     });
-    let f = open_with(dir.path(), vec![spec("Notify", Standard, def)], 0.0, &endpoint);
+    let f = open_with(
+        dir.path(),
+        vec![spec("Notify", Standard, def)],
+        0.0,
+        &endpoint,
+    );
     let r = call(
         &f.svc,
         "StartExecution",
@@ -218,6 +265,12 @@ async fn apigateway_invoke_posts_to_connections() {
     assert_eq!(posts.len(), 1);
     let (path, headers, body) = &posts[0];
     assert_eq!(path, "prod/Abc=");
-    assert_eq!(headers["host"], "abc123.execute-api.us-east-1.amazonaws.com");
-    assert_eq!(serde_json::from_str::<Value>(body).unwrap(), json!({"message": "done"}));
+    assert_eq!(
+        headers["host"],
+        "abc123.execute-api.us-east-1.amazonaws.com"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(body).unwrap(),
+        json!({"message": "done"})
+    );
 }

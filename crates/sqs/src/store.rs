@@ -333,7 +333,8 @@ impl Store {
                 msg.visible_at_ms = now_ms + vis_ms;
                 let n = nonce();
                 msg.receipt_nonce = Some(n.clone());
-                let seq = u64::from_be_bytes(k[k.len() - 8..].try_into().unwrap_or([0; 8]));
+                let seq =
+                    u64::from_be_bytes(k[k.len().saturating_sub(8)..].try_into().unwrap_or([0; 8]));
                 let bytes = serde_json::to_vec(&msg).map_err(db_err)?;
                 table
                     .insert(k.as_slice(), bytes.as_slice())

@@ -569,3 +569,80 @@ async fn messages_and_dedup_state_survive_reopen() {
     );
     assert_eq!(receive_bodies(&sqs, STD_URL, 10).await[0].0, "std");
 }
+
+#[tokio::test]
+async fn batch_delete_and_purge() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqs = open(dir.path());
+    for body in ["1", "2", "3"] {
+        ok(
+            &sqs,
+            "SendMessage",
+            json!({"QueueUrl": STD_URL, "MessageBody": body}),
+        )
+        .await;
+    }
+    let got = receive_bodies(&sqs, STD_URL, 10).await;
+    assert_eq!(got.len(), 3);
+    let r = ok(
+        &sqs,
+        "DeleteMessageBatch",
+        json!({"QueueUrl": STD_URL, "Entries": [
+            {"Id": "x", "ReceiptHandle": got[0].1}, {"Id": "y", "ReceiptHandle": "bogus"}
+        ]}),
+    )
+    .await;
+    assert_eq!(r["Successful"], json!([{"Id": "x"}]));
+    assert_eq!(r["Failed"][0]["Code"], json!("ReceiptHandleIsInvalid"));
+    let r = ok(
+        &sqs,
+        "ChangeMessageVisibilityBatch",
+        json!({"QueueUrl": STD_URL, "Entries": [{"Id": "z", "ReceiptHandle": got[1].1, "VisibilityTimeout": 0}]}),
+    )
+    .await;
+    assert_eq!(r["Successful"], json!([{"Id": "z"}]));
+    let again = receive_bodies(&sqs, STD_URL, 10).await;
+    assert_eq!(
+        again.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+        ["2"]
+    );
+    ok(&sqs, "PurgeQueue", json!({"QueueUrl": STD_URL})).await;
+    let attrs = ok(
+        &sqs,
+        "GetQueueAttributes",
+        json!({"QueueUrl": STD_URL, "AttributeNames": ["All"]}),
+    )
+    .await;
+    assert_eq!(
+        attrs["Attributes"]["ApproximateNumberOfMessages"],
+        json!("0")
+    );
+    assert_eq!(
+        attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"],
+        json!("0")
+    );
+    let e = json_call(&sqs, "PurgeQueue", json!({"QueueUrl": STD_URL}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "PurgeQueueInProgress",
+            "Only one PurgeQueue operation on plain is allowed every 60 seconds."
+        )
+    );
+    let e = json_call(
+        &sqs,
+        "DeleteMessageBatch",
+        json!({"QueueUrl": STD_URL, "Entries": []}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "EmptyBatchRequest",
+            "There should be at least one DeleteMessageBatchRequestEntry in the request."
+        )
+    );
+}

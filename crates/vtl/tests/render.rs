@@ -508,3 +508,48 @@ fn no_panic_on_random_input() {
         }
     }
 }
+
+#[test]
+fn all_params_passthrough_template_gives_valid_json() {
+    // The widely used "pass every parameter through" template.
+    let src = r#"#set($allParams = $input.params())
+{
+"body" : $input.json('$'),
+"params" : {
+#foreach($type in $allParams.keySet())
+    #set($params = $allParams.get($type))
+"$type" : {
+    #foreach($paramName in $params.keySet())
+    "$paramName" : "$util.escapeJavaScript($params.get($paramName)).replaceAll("\\'","'")"
+        #if($foreach.hasNext),#end
+    #end
+}
+    #if($foreach.hasNext),#end
+#end
+},
+"context" : {"sourceIp" : "$context.identity.sourceIp", "count": $context.requestTimeEpoch}
+}"#;
+    let mut r = req();
+    r.headers.push(("X-Quote".into(), "a\"b'c\\d".into()));
+    r.path.push(("id".into(), "42".into()));
+    let out = render_with(src, &r).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["params"]["header"]["X-Quote"], "a\"b'c\\d");
+    assert_eq!(v["params"]["path"]["id"], "42");
+    assert_eq!(v["params"]["querystring"]["foo"], "bar");
+    assert_eq!(v["body"]["data"]["n"], 1);
+    assert_eq!(v["context"]["sourceIp"], "127.0.0.1");
+}
+
+#[test]
+fn seed_004_original_connect_template() {
+    // As written in the seed application (YAML-folded onto few lines; TTL there is in ms).
+    let src = "#set($ttl = $context.requestTimeEpoch + 86400) { \n    \"TableName\": \"Sessions\",\n    \"Item\": {\n  \"connectionid\": {\n            \"S\": \"$context.connectionId\"\n            },\n    \"path\": {\n            \"S\": \"$input.params('ws-uri')\"\n            },\n  \"headers\": {\n            \"S\": \"$input.params().get('header')\"\n            },\n  \"querystring\": {\n            \"S\": \"$input.params().get('querystring')\"\n            },\n  \"payload\": {\n            \"S\": \"$input.body\"\n            },\n  \"ttl\": {\n            \"N\": \"$ttl\"\n            }\n    }\n}\n";
+    let mut r = req();
+    r.body = String::new();
+    let out = render_with(src, &r).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["Item"]["ttl"]["N"], "1652722313757");
+    assert_eq!(v["Item"]["path"]["S"], "/a/b");
+    assert_eq!(v["Item"]["payload"]["S"], "");
+}

@@ -2,14 +2,14 @@
 //! `@connections` API, deleting the records of connections that are gone (seed 000).
 //!
 //! Connection ids come from the connections table (a paginated `Scan`). The posts run
-//! concurrently (in one task: they are I/O bound); a `GoneException` removes the connection's record, any other failure is logged
+//! concurrently ([`CONCURRENT_POSTS`] at a time, in one task: they are I/O bound); a `GoneException` removes the connection's record, any other failure is logged
 //! and, once every connection was tried, fails the invocation with the first such error.
 #![warn(missing_docs)]
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use wsflow_lambda_kit::payload::{body_data, data_text};
 use wsflow_lambda_kit::settings::{SdkConfig, Settings, load_sdk_config};
 use wsflow_lambda_kit::{
@@ -73,26 +73,37 @@ pub async fn handle(
     ))
 }
 
-/// Posts `message` to each of `ids` concurrently, removing gone connections from `table`.
+/// How many posts are in flight at once.
+pub const CONCURRENT_POSTS: usize = 32;
+
+/// Posts `message` to each of `ids` ([`CONCURRENT_POSTS`] at a time), removing gone
+/// connections from `table`.
 pub async fn broadcast(
     connections: &Connections,
     table: &ConnectionTable,
     ids: Vec<String>,
     message: &[u8],
 ) -> Result<Broadcast, FunctionError> {
-    let outcomes = join_all(ids.iter().map(|id| async move {
-        match connections.post(id, message).await? {
-            Delivery::Delivered => Ok(Delivery::Delivered),
-            Delivery::Gone => {
-                table.remove(id).await?;
-                Ok(Delivery::Gone)
+    let outcomes: Vec<(String, Result<Delivery, FunctionError>)> = stream::iter(ids)
+        .map(|id| async move {
+            let outcome = async {
+                match connections.post(&id, message).await? {
+                    Delivery::Delivered => Ok(Delivery::Delivered),
+                    Delivery::Gone => {
+                        table.remove(&id).await?;
+                        Ok(Delivery::Gone)
+                    }
+                }
             }
-        }
-    }))
-    .await;
+            .await;
+            (id, outcome)
+        })
+        .buffer_unordered(CONCURRENT_POSTS)
+        .collect()
+        .await;
     let mut result = Broadcast::default();
     let mut first_error = None;
-    for (id, outcome) in ids.iter().zip(outcomes) {
+    for (id, outcome) in outcomes {
         match outcome {
             Ok(Delivery::Delivered) => result.delivered += 1,
             Ok(Delivery::Gone) => result.gone += 1,

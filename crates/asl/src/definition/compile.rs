@@ -10,11 +10,16 @@ const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 
 struct C {
     diags: Vec<Diagnostic>,
+    /// State names across all nested graphs (AWS requires machine-wide uniqueness).
+    all_names: std::collections::HashSet<String>,
 }
 
 /// Compiles a definition value; returns the machine (if structurally usable) and all findings.
 pub fn compile(v: Value) -> (Option<Machine>, Vec<Diagnostic>) {
-    let mut c = C { diags: Vec::new() };
+    let mut c = C {
+        diags: Vec::new(),
+        all_names: Default::default(),
+    };
     let Value::Object(root) = &v else {
         c.err(
             SCHEMA,
@@ -250,8 +255,15 @@ impl C {
             let sloc = format!("{loc}/States/{name}");
             if name.is_empty() || name.chars().count() > 80 {
                 self.err(
-                    SCHEMA,
+                    "INVALID_STATE_NAME",
                     "State names must be 1 to 80 characters long",
+                    sloc.clone(),
+                );
+            }
+            if !self.all_names.insert(name.clone()) {
+                self.err(
+                    "DUPLICATE_STATE_NAME",
+                    format!("Duplicate State name: {name}"),
                     sloc.clone(),
                 );
             }
@@ -264,6 +276,16 @@ impl C {
             .any(|d| d.severity == Severity::Error)
         {
             return None;
+        }
+        let has_end = out
+            .iter()
+            .any(|s| s.next.is_none() && !matches!(s.kind, Kind::Choice { .. }));
+        if !has_end {
+            self.err(
+                "MISSING_END_STATE",
+                "Workflow has no terminal state",
+                loc.to_string(),
+            );
         }
         // Reachability (AWS rejects unreachable states).
         let mut seen = vec![false; out.len()];
@@ -762,7 +784,37 @@ impl C {
                 }
             }
         }
+        self.warnings(o, tname, ql, loc);
+        for (a, b) in [
+            ("Error", "ErrorPath"),
+            ("Cause", "CausePath"),
+            ("TimeoutSeconds", "TimeoutSecondsPath"),
+            ("HeartbeatSeconds", "HeartbeatSecondsPath"),
+            ("MaxConcurrency", "MaxConcurrencyPath"),
+            ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+            (
+                "ToleratedFailurePercentage",
+                "ToleratedFailurePercentagePath",
+            ),
+            ("ItemProcessor", "Iterator"),
+            ("ItemSelector", "Parameters"),
+        ] {
+            if o.contains_key(a) && o.contains_key(b) && !(a == "ItemSelector" && tname != "Map") {
+                self.err(
+                    SCHEMA,
+                    format!("The fields '{a}' and '{b}' cannot both be set"),
+                    format!("{loc}/{b}"),
+                );
+            }
+        }
         let terminal = matches!(tname, "Choice" | "Succeed" | "Fail");
+        if terminal && (o.contains_key("Next") || o.contains_key("End")) {
+            self.err(
+                SCHEMA,
+                format!("A {tname} state cannot have 'Next' or 'End'"),
+                loc,
+            );
+        }
         let has_end = o.get("End") == Some(&Value::Bool(true));
         let next = if terminal {
             None
@@ -788,6 +840,7 @@ impl C {
         let kind = match tname {
             "Pass" => Kind::Pass {
                 result: o.get("Result").cloned(),
+                result_too_large: o.get("Result").is_some_and(crate::limits::too_large),
             },
             "Task" => {
                 let resource = match o.get("Resource") {
@@ -1004,6 +1057,55 @@ impl C {
                 t.contains("$$") || t.contains("$states")
             },
         })
+    }
+
+    fn warn(&mut self, code: &str, msg: String, loc: String) {
+        self.diags.push(Diagnostic {
+            code: code.into(),
+            message: msg,
+            location: Some(loc),
+            severity: Severity::Warning,
+        });
+    }
+
+    /// AWS's validation warnings: NO_DOLLAR, PASS_RESULT_IS_STATIC.
+    fn warnings(&mut self, o: &Map<String, Value>, tname: &str, ql: QueryLanguage, loc: &str) {
+        if ql != QueryLanguage::JsonPath {
+            return;
+        }
+        fn walk(c: &mut C, v: &Value, loc: &str, code: &str) {
+            if let Value::Object(m) = v {
+                for (k, x) in m {
+                    let l = format!("{loc}/{k}");
+                    match x {
+                        Value::String(s)
+                            if code == "NO_DOLLAR"
+                                && !k.ends_with(".$")
+                                && (s.starts_with("$.")
+                                    || s.starts_with("$$.")
+                                    || crate::intrinsics::is_intrinsic(s)) =>
+                        {
+                            c.warn(code, format!("The value of the field '{k}' looks like a JSONPath or an intrinsic function, but the field name does not end with '.$'"), l);
+                        }
+                        _ if code == "PASS_RESULT_IS_STATIC" && k.ends_with(".$") => {
+                            c.warn(code, format!("The field '{k}' of a Pass state's Result is static: paths are not evaluated in Result"), l.clone());
+                            walk(c, x, &l, code);
+                        }
+                        _ => walk(c, x, &l, code),
+                    }
+                }
+            }
+        }
+        for k in ["Parameters", "ResultSelector", "ItemSelector"] {
+            if let Some(v) = o.get(k) {
+                walk(self, v, &format!("{loc}/{k}"), "NO_DOLLAR");
+            }
+        }
+        if tname == "Pass"
+            && let Some(r) = o.get("Result")
+        {
+            walk(self, r, &format!("{loc}/Result"), "PASS_RESULT_IS_STATIC");
+        }
     }
 
     fn sub_ql(&mut self, o: &Map<String, Value>, ql: QueryLanguage, loc: &str) -> QueryLanguage {

@@ -149,6 +149,8 @@ pub enum Kind {
     Pass {
         /// `Result`.
         result: Option<Value>,
+        /// The static Result exceeds the payload limit (checked once at load).
+        result_too_large: bool,
     },
     /// Task.
     Task {

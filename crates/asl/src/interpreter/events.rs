@@ -11,3 +11,24 @@ impl Ev {
         (key.to_string(), v)
     }
 }
+
+macro_rules! names {
+    ($fn:ident, $suffix:literal) => {
+        /// The event type for a state kind (static: no allocation per transition).
+        pub fn $fn(type_name: &str) -> &'static str {
+            match type_name {
+                "Pass" => concat!("Pass", $suffix),
+                "Task" => concat!("Task", $suffix),
+                "Choice" => concat!("Choice", $suffix),
+                "Wait" => concat!("Wait", $suffix),
+                "Succeed" => concat!("Succeed", $suffix),
+                "Fail" => concat!("Fail", $suffix),
+                "Parallel" => concat!("Parallel", $suffix),
+                _ => concat!("Map", $suffix),
+            }
+        }
+    };
+}
+
+names!(entered, "StateEntered");
+names!(exited, "StateExited");

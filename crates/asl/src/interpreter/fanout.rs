@@ -57,10 +57,16 @@ impl Exec<'_> {
                     vars,
                 };
                 let v = src.resolve(p).unwrap_or(Value::Null);
-                let n = v
-                    .as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()))
-                    .filter(|x| !integer || x.fract() == 0.0);
+                // Variables are converted like AWS converts them (numeric strings accepted);
+                // input paths must reference a JSON number.
+                let from_var = matches!(p.root, crate::path::Root::Variable(_));
+                let n = match &v {
+                    Value::Number(n) if integer => n.as_i64().map(|i| i as f64),
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) if from_var => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                }
+                .filter(|x| !integer || x.fract() == 0.0);
                 match n {
                     Some(n) => Some(n),
                     None => {
@@ -166,13 +172,9 @@ impl Exec<'_> {
             }
         };
         let Value::Array(items) = items else {
-            let err = if jsonata {
-                QUERY_EVALUATION_ERROR
-            } else {
-                RUNTIME
-            };
+            // AWS reports this as a query evaluation error in both query languages.
             return Err(state_error(
-                err,
+                QUERY_EVALUATION_ERROR,
                 format!(
                     "Map state input must be an array but was: {}",
                     io::to_text(&items)

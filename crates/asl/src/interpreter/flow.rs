@@ -4,10 +4,10 @@
 use super::io::{self, jeval, states_obj};
 use super::{Exec, Frame, StateCtx, Step, state_error};
 use crate::choice;
-use crate::definition::{Dyn, Kind, State, WaitFor};
+use crate::definition::{Dyn, Kind, WaitFor};
 use crate::error::{ExecError, NO_CHOICE_MATCHED, QUERY_EVALUATION_ERROR, RUNTIME};
 use crate::value::{Sources, Variables};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 impl Exec<'_> {
     pub(super) async fn run_jsonpath(
@@ -27,7 +27,10 @@ impl Exec<'_> {
         let frame = Frame::default();
         let ctx = self.ctx_for(sc, 0, &frame, None);
         match &st.kind {
-            Kind::Pass { result } => {
+            Kind::Pass {
+                result,
+                result_too_large,
+            } => {
                 let res = if let Some(r) = result {
                     r.clone()
                 } else if let Some(p) = &st.parameters {
@@ -43,7 +46,7 @@ impl Exec<'_> {
                 } else {
                     io::io_path(&st.input_path, &raw, &ctx, vars)?.into_owned()
                 };
-                if crate::limits::too_large(&res) {
+                if *result_too_large {
                     return Err(ExecError::new(
                         crate::error::DATA_LIMIT_EXCEEDED,
                         format!(
@@ -194,13 +197,23 @@ impl Exec<'_> {
                         })?;
                         match v.as_i64() {
                             Some(n) if n >= 0 => n,
-                            _ => {
+                            Some(_) => {
+                                return Err(state_error(
+                                    RUNTIME,
+                                    format!(
+                                        "The SecondsPath parameter references a negative value: {} == {}",
+                                        p.text,
+                                        shown(&v)
+                                    ),
+                                ));
+                            }
+                            None => {
                                 return Err(state_error(
                                     RUNTIME,
                                     format!(
                                         "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
                                         p.text,
-                                        io::to_text(&v)
+                                        shown(&v)
                                     ),
                                 ));
                             }
@@ -231,7 +244,7 @@ impl Exec<'_> {
                     }
                     Dyn::Intrinsic(_) => 0,
                 };
-                Ok(now + secs * 1000)
+                Ok(now.saturating_add(secs.saturating_mul(1000)))
             }
             WaitFor::Timestamp(d) => {
                 let text = match d {
@@ -243,12 +256,22 @@ impl Exec<'_> {
                             vars,
                         };
                         match src.resolve(p) {
-                            Some(Value::String(s)) => s,
-                            Some(_) | None => {
+                            Some(Value::String(s)) if choice::parse_timestamp(&s).is_some() => s,
+                            Some(v) => {
                                 return Err(state_error(
                                     RUNTIME,
                                     format!(
-                                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {}",
+                                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                                        p.text,
+                                        shown(&v)
+                                    ),
+                                ));
+                            }
+                            None => {
+                                return Err(state_error(
+                                    RUNTIME,
+                                    format!(
+                                        "The TimestampPath parameter does not reference an input value: {}",
                                         p.text
                                     ),
                                 ));
@@ -384,6 +407,14 @@ impl Exec<'_> {
     }
 }
 
+/// A value as AWS prints it in these causes: strings raw, the rest as JSON.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => io::to_text(other),
+    }
+}
+
 fn ctx_clone(states: &Value) -> Value {
     states.get("context").cloned().unwrap_or(Value::Null)
 }
@@ -405,9 +436,4 @@ impl StripMarker for ExecError {
         }
         self
     }
-}
-
-#[allow(dead_code)]
-fn _state(_: &State) -> Value {
-    json!(null)
 }

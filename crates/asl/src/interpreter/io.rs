@@ -4,7 +4,7 @@
 use super::{Exec, Frame, StateCtx, state_error};
 use crate::definition::{Assign, IoPath, ResultPath, State};
 use crate::error::{ExecError, QUERY_EVALUATION_ERROR, RESULT_PATH_MATCH_FAILURE, RUNTIME};
-use crate::jsonata::{self, JError, JTemplate};
+use crate::jsonata::{self, JTemplate};
 use crate::path::{self, JsonPath};
 use crate::payload::Template;
 use crate::value::{Sources, Variables};
@@ -96,23 +96,19 @@ pub fn result_path(rp: &ResultPath, raw: Value, result: Value) -> Result<Value, 
         ResultPath::Discard => Ok(raw),
         ResultPath::Path(p) => {
             let mut raw = raw;
-            path::set_reference(&mut raw, p, result).map_err(|_| {
-                state_error(
+            match path::set_reference(&mut raw, p, result) {
+                Ok(()) => Ok(raw),
+                Err(_) => Err(state_error(
                     RESULT_PATH_MATCH_FAILURE,
                     format!(
-                        "Unable to apply ResultPath \"{}\" to input \"{}\"",
+                        "Unable to apply step \"{}\" to input {}",
                         p.text,
-                        to_text(&raw_dummy())
+                        to_text(&raw)
                     ),
-                )
-            })?;
-            Ok(raw)
+                )),
+            }
         }
     }
-}
-
-fn raw_dummy() -> Value {
-    Value::Null
 }
 
 /// Evaluates a JSONPath Assign template against `v`; returns the new bindings.
@@ -227,9 +223,6 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::Object(_) => "object",
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: JError) {}
 
 impl Exec<'_> {
     /// `$$` for a state, built only when the state reads it.

@@ -117,7 +117,9 @@ pub async fn run_execution(
     let result = match m.timeout_seconds {
         None => run.await,
         Some(t) => {
-            let deadline = ctx.start_time_millis + (t as i64) * 1000;
+            let deadline = ctx
+                .start_time_millis
+                .saturating_add(i64::try_from(t).unwrap_or(i64::MAX).saturating_mul(1000));
             let timer = clock.sleep_until(deadline);
             futures::pin_mut!(timer);
             match futures::future::select(run, timer).await {
@@ -159,7 +161,9 @@ pub async fn run_execution(
         Err(e) => {
             exec.event(&mut p, "ExecutionFailed", || {
                 let mut d = serde_json::Map::new();
-                d.insert("error".into(), json!(e.error));
+                if !e.error.is_empty() {
+                    d.insert("error".into(), json!(e.error));
+                }
                 if let Some(c) = &e.cause {
                     d.insert("cause".into(), json!(c));
                 }
@@ -275,7 +279,7 @@ impl<'a> Exec<'a> {
         } else {
             0
         };
-        let entered_id = self.event(prev, &format!("{}StateEntered", st.type_name), || {
+        let entered_id = self.event(prev, events::entered(st.type_name), || {
             Some(Ev::details("stateEnteredEventDetails", json!({"name": st.name, "input": io::to_text(&input), "inputDetails": {"truncated": false}})))
         });
         let sc = StateCtx {
@@ -293,8 +297,14 @@ impl<'a> Exec<'a> {
                 let e = sc.decorate(e);
                 let evaluation = matches!(
                     e.error.as_str(),
-                    error::RUNTIME | error::QUERY_EVALUATION_ERROR | error::INTRINSIC_FAILURE | error::RESULT_PATH_MATCH_FAILURE
-                ) && e.cause.as_deref().is_some_and(|c| c.starts_with("An error occurred while executing the state"));
+                    error::RUNTIME
+                        | error::QUERY_EVALUATION_ERROR
+                        | error::INTRINSIC_FAILURE
+                        | error::RESULT_PATH_MATCH_FAILURE
+                ) && e
+                    .cause
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("An error occurred while executing the state"));
                 if evaluation {
                     self.event(prev, "EvaluationFailed", || {
                         Some(Ev::details(
@@ -309,7 +319,7 @@ impl<'a> Exec<'a> {
     }
 
     fn exited(&self, st: &State, out: &Value, prev: &mut u64, assigned: Option<&Value>) {
-        self.event(prev, &format!("{}StateExited", st.type_name), || {
+        self.event(prev, events::exited(st.type_name), || {
             let mut d = json!({"name": st.name, "output": io::to_text(out), "outputDetails": {"truncated": false}});
             if let Some(a) = assigned {
                 d["assignedVariables"] = a.clone();

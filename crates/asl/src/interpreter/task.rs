@@ -13,6 +13,10 @@ use crate::value::{Sources, Variables};
 use futures::future::{Either, select};
 use serde_json::{Value, json};
 
+fn secs_to_ms(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)
+}
+
 /// Splits a resource ARN into AWS's history `resourceType`/`resource`.
 fn resource_parts(resource: &str) -> (String, String) {
     if let Some(rest) = resource.strip_prefix("arn:aws:states:::") {
@@ -193,7 +197,7 @@ impl Exec<'_> {
                             counts[i] += 1;
                             attempt += 1;
                             self.clock
-                                .sleep_until(self.clock.now_millis() + delay)
+                                .sleep_until(self.clock.now_millis().saturating_add(delay))
                                 .await;
                             continue;
                         }
@@ -324,34 +328,48 @@ impl Exec<'_> {
             attempt,
         };
         let fut = self.tasks.invoke(call);
-        // Heartbeats only apply to callback/activity tasks; the engine has no heartbeat channel,
-        // so a callback task that outlives HeartbeatSeconds times out with States.HeartbeatTimeout.
+        // Heartbeats apply to callback tasks: the invoker reports SendTaskHeartbeat
+        // times through `TaskInvoker::last_heartbeat_millis`.
         let hb = if token.is_some() { heartbeat } else { None };
-        let limit = match (timeout, hb) {
-            (Some(t), Some(h)) if h < t => Some((h, HEARTBEAT_TIMEOUT)),
-            (Some(t), _) => Some((t, TIMEOUT)),
-            (None, Some(h)) => Some((h, HEARTBEAT_TIMEOUT)),
-            (None, None) => None,
+        let to_failure = |f: crate::task::TaskFailure| ExecError {
+            error: f.error,
+            cause: Some(f.cause.unwrap_or_default()),
         };
-        let r = match limit {
-            None => fut.await.map_err(|f| ExecError {
-                error: f.error,
-                cause: Some(f.cause.unwrap_or_default()),
-            }),
-            Some((secs, err)) => {
-                let timer = self
-                    .clock
-                    .sleep_until(self.clock.now_millis() + secs as i64 * 1000);
-                match select(fut, timer).await {
-                    Either::Left((r, _)) => r.map_err(|f| ExecError {
-                        error: f.error,
-                        cause: Some(f.cause.unwrap_or_default()),
-                    }),
-                    Either::Right(_) => Err(ExecError {
-                        error: err.to_string(),
-                        cause: Some(String::new()),
-                    }),
+        let r = if timeout.is_none() && hb.is_none() {
+            fut.await.map_err(to_failure)
+        } else {
+            let start = self.clock.now_millis();
+            let timeout_at = timeout.map(|t| start.saturating_add(secs_to_ms(t)));
+            let timer = async move {
+                let mut hb_base = start;
+                loop {
+                    let hb_at = hb.map(|h| hb_base.saturating_add(secs_to_ms(h)));
+                    let (deadline, is_heartbeat) = match (timeout_at, hb_at) {
+                        (Some(t), Some(h)) if h < t => (h, true),
+                        (Some(t), _) => (t, false),
+                        (None, Some(h)) => (h, true),
+                        (None, None) => return TIMEOUT,
+                    };
+                    self.clock.sleep_until(deadline).await;
+                    if !is_heartbeat {
+                        return TIMEOUT;
+                    }
+                    match token
+                        .as_deref()
+                        .and_then(|t| self.tasks.last_heartbeat_millis(t))
+                    {
+                        Some(last) if last > hb_base => hb_base = last,
+                        _ => return HEARTBEAT_TIMEOUT,
+                    }
                 }
+            };
+            futures::pin_mut!(timer);
+            match select(fut, timer).await {
+                Either::Left((r, _)) => r.map_err(to_failure),
+                Either::Right((err, _)) => Err(ExecError {
+                    error: err.into(),
+                    cause: Some(String::new()),
+                }),
             }
         };
         let r = match r {

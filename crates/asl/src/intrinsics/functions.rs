@@ -194,7 +194,10 @@ pub fn apply(f: Func, args: Vec<Value>) -> Result<Value, String> {
                 if out.len() > 1000 {
                     return Err("Function States.ArrayRange result exceeds 1000 items".into());
                 }
-                i += st;
+                match i.checked_add(st) {
+                    Some(x) => i = x,
+                    None => break,
+                }
             }
             Ok(Value::Array(out))
         }
@@ -293,11 +296,19 @@ pub fn apply(f: Func, args: Vec<Value>) -> Result<Value, String> {
                 }
                 None => random_u64(),
             };
-            let span = (e - s) as u64;
-            Ok(Value::from(s + (seed % span) as i64))
+            let span = (e as i128 - s as i128) as u128;
+            Ok(Value::from(
+                (s as i128 + (seed as u128 % span) as i128) as i64,
+            ))
         }
         Func::MathAdd => {
             arity(f, &args, 2, 2)?;
+            if let (Some(a), Some(b)) = (args[0].as_i64(), args[1].as_i64()) {
+                return a
+                    .checked_add(b)
+                    .map(Value::from)
+                    .ok_or_else(|| "Function States.MathAdd overflowed".to_string());
+            }
             let (a, b) = (args[0].as_f64(), args[1].as_f64());
             match (a, b) {
                 (Some(a), Some(b)) => Ok(num((a + 0.5).floor() + (b + 0.5).floor())),

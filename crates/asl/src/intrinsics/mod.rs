@@ -253,5 +253,12 @@ mod tests {
             json!(["a", "b"])
         );
         assert!(parse("States.Nope()").is_err());
+        let c = parse("States.MathAdd($.a, -1)").unwrap();
+        assert_eq!(
+            eval(&c, &R(json!({"a": 9007199254740993i64}))).unwrap(),
+            json!(9007199254740992i64)
+        );
+        let c = parse("States.MathAdd($.a, 0)").unwrap();
+        assert_eq!(eval(&c, &R(json!({"a": 2.5}))).unwrap(), json!(3));
     }
 }

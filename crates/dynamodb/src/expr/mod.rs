@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use wsflow_aws_wire::ServiceError;
 
-use crate::value::{AttrValue, parse_item};
+use crate::value::AttrValue;
 
 pub use eval::{eval_condition, resolve};
 pub use project::project;
@@ -200,16 +200,21 @@ impl Placeholders {
                     "ExpressionAttributeValues must not be empty",
                 ));
             }
-            p.values = parse_item(values).map_err(|e| {
-                ServiceError::validation(format!(
-                    "ExpressionAttributeValues contains invalid value: {} for key {}",
-                    e.message,
-                    values
-                        .as_object()
-                        .and_then(|o| o.keys().next().cloned())
-                        .unwrap_or_default()
-                ))
+            let obj = values.as_object().ok_or_else(|| {
+                ServiceError::client(
+                    "SerializationException",
+                    "ExpressionAttributeValues must be a map",
+                )
             })?;
+            for (k, v) in obj {
+                let parsed = AttrValue::from_json(v).map_err(|e| {
+                    ServiceError::validation(format!(
+                        "ExpressionAttributeValues contains invalid value: {} for key {k}",
+                        e.message
+                    ))
+                })?;
+                p.values.insert(k.clone(), parsed);
+            }
         }
         Ok(p)
     }

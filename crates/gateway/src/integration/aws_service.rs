@@ -28,7 +28,7 @@ use wsflow_vtl::{RenderContext, Template};
 use super::{CallInput, Outcome};
 use crate::{
     Backends, GatewayError, IntegrationConfig, config::ApiConfig,
-    route_selection::SelectionExpression,
+    route_selection::SelectionExpression, urlencoding,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +203,7 @@ impl ServiceIntegration {
                         body.push('&');
                     }
                     body.push_str("QueueUrl=");
-                    body.push_str(&percent_encode(queue_url));
+                    body.push_str(&urlencoding::encode(queue_url));
                 }
                 ServiceRequest {
                     operation: action,
@@ -237,44 +237,8 @@ impl ServiceIntegration {
 fn form_value(form: &str, name: &str) -> Option<String> {
     form.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k.trim() == name).then(|| percent_decode(v.trim()))
+        (k.trim() == name).then(|| urlencoding::decode(v.trim()))
     })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn xml_escape(s: &str) -> String {
@@ -286,7 +250,11 @@ fn xml_escape(s: &str) -> String {
 
 /// The AWS query protocol's error document.
 fn query_error_xml(e: &ServiceError) -> String {
-    let kind = if e.status >= 500 { "Receiver" } else { "Sender" };
+    let kind = if e.status >= 500 {
+        "Receiver"
+    } else {
+        "Sender"
+    };
     format!(
         "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
         xml_escape(&e.code),
@@ -306,11 +274,5 @@ mod tests {
         assert_eq!(form_value(form, "MessageBody").as_deref(), Some("a b c"));
         assert_eq!(form_value(form, "QueueUrl").as_deref(), Some(""));
         assert_eq!(form_value(form, "Nope"), None);
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%é%41"), "%éA");
-        assert_eq!(
-            percent_encode("http://127.0.0.1:3001/123/q.fifo"),
-            "http%3A%2F%2F127.0.0.1%3A3001%2F123%2Fq.fifo"
-        );
     }
 }

@@ -89,12 +89,29 @@ mod tests {
         let r = read_proxy_result(json!({"statusCode": 200, "body": "hi"}));
         assert!(matches!(r, Outcome::Response { status: 200, body: Some(ref b), .. } if b == "hi"));
         let r = read_proxy_result(json!({"statusCode": 401}));
-        assert!(matches!(r, Outcome::Response { status: 401, body: None, .. }));
+        assert!(matches!(
+            r,
+            Outcome::Response {
+                status: 401,
+                body: None,
+                ..
+            }
+        ));
         let r = read_proxy_result(json!({"statusCode": "403", "body": {"a": 1}}));
-        assert!(matches!(r, Outcome::Response { status: 403, body: Some(ref b), .. } if b == r#"{"a":1}"#));
+        assert!(
+            matches!(r, Outcome::Response { status: 403, body: Some(ref b), .. } if b == r#"{"a":1}"#)
+        );
         let r = read_proxy_result(json!({"hello": "x"}));
-        assert!(matches!(r, Outcome::Response { status: 200, body: Some(ref b), .. } if b == r#"{"hello":"x"}"#));
-        assert!(matches!(read_proxy_result(Value::Null), Outcome::Response { body: None, .. }));
-        assert!(matches!(read_proxy_result(json!({"statusCode": [1]})), Outcome::Failed(_)));
+        assert!(
+            matches!(r, Outcome::Response { status: 200, body: Some(ref b), .. } if b == r#"{"hello":"x"}"#)
+        );
+        assert!(matches!(
+            read_proxy_result(Value::Null),
+            Outcome::Response { body: None, .. }
+        ));
+        assert!(matches!(
+            read_proxy_result(json!({"statusCode": [1]})),
+            Outcome::Failed(_)
+        ));
     }
 }

@@ -64,10 +64,12 @@ impl Integration {
         backends: &Backends,
     ) -> Result<Self, GatewayError> {
         Ok(match config {
-            IntegrationConfig::LambdaProxy { function } => Self::Lambda(lambda::LambdaIntegration {
-                function: function.clone(),
-                invoker: Arc::clone(&backends.lambda),
-            }),
+            IntegrationConfig::LambdaProxy { function } => {
+                Self::Lambda(lambda::LambdaIntegration {
+                    function: function.clone(),
+                    invoker: Arc::clone(&backends.lambda),
+                })
+            }
             IntegrationConfig::AwsService { .. } => Self::Service(Box::new(
                 aws_service::ServiceIntegration::compile(route_key, config, api, backends)?,
             )),

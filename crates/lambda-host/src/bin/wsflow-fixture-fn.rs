@@ -21,7 +21,10 @@ use serde_json::{Value, json};
 
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let (payload, ctx) = event.into_parts();
-    let action = payload.get("action").and_then(Value::as_str).unwrap_or("echo");
+    let action = payload
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("echo");
     let pid = std::process::id();
     match action {
         "echo" => Ok(payload),

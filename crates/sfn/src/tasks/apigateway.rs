@@ -67,11 +67,19 @@ fn text(v: &Value) -> String {
 /// Builds the request URL path and query.
 pub(crate) fn request_target(params: &Value) -> String {
     let mut target = String::new();
-    if let Some(stage) = params.get("Stage").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(stage) = params
+        .get("Stage")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         target.push('/');
         target.push_str(&encode(stage.trim_matches('/'), false));
     }
-    if let Some(path) = params.get("Path").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    if let Some(path) = params
+        .get("Path")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         if !path.starts_with('/') {
             target.push('/');
         }
@@ -99,9 +107,15 @@ pub(crate) async fn invoke(inner: &Inner, params: Value) -> Result<Value, TaskFa
     let api_endpoint = required_str(&params, "ApiEndpoint")?;
     let method = required_str(&params, "Method")?.to_ascii_uppercase();
     if !METHODS.contains(&method.as_str()) {
-        return Err(runtime(format!("Method '{method}' is not one of {METHODS:?}")));
+        return Err(runtime(format!(
+            "Method '{method}' is not one of {METHODS:?}"
+        )));
     }
-    let url = format!("{}{}", inner.endpoint.trim_end_matches('/'), request_target(&params));
+    let url = format!(
+        "{}{}",
+        inner.endpoint.trim_end_matches('/'),
+        request_target(&params)
+    );
     let body = match params.get("RequestBody") {
         None | Some(Value::Null) => Bytes::new(),
         Some(Value::String(s)) => Bytes::from(s.clone()),
@@ -138,7 +152,8 @@ pub(crate) async fn invoke(inner: &Inner, params: Value) -> Result<Value, TaskFa
             a.push(Value::String(v));
         }
     }
-    let response_body = serde_json::from_str::<Value>(&body_text).unwrap_or(Value::String(body_text));
+    let response_body =
+        serde_json::from_str::<Value>(&body_text).unwrap_or(Value::String(body_text));
     let status_text = hyper::StatusCode::from_u16(resp.status)
         .ok()
         .and_then(|s| s.canonical_reason())

@@ -28,12 +28,21 @@ impl HttpClient {
 
     /// Sends one request and reads the whole response.
     pub async fn send(&self, request: hyper::Request<Full<Bytes>>) -> Result<HttpResponse, String> {
-        let resp = self.client.request(request).await.map_err(|e| e.to_string())?;
+        let resp = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = resp
             .into_body()
@@ -41,6 +50,10 @@ impl HttpClient {
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok(HttpResponse { status, headers, body })
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }

@@ -40,7 +40,11 @@ fn failure(inner: &Inner, function: &str, e: LambdaInvokeError) -> TaskFailure {
 }
 
 /// `Resource: arn:aws:lambda:…:function:<name>`.
-pub(crate) async fn invoke_function(inner: &Inner, function: &str, payload: Value) -> Result<Value, TaskFailure> {
+pub(crate) async fn invoke_function(
+    inner: &Inner,
+    function: &str,
+    payload: Value,
+) -> Result<Value, TaskFailure> {
     inner
         .lambda
         .invoke(function, payload)

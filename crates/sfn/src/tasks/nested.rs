@@ -48,7 +48,11 @@ fn describe(rec: &ExecutionRecord, json_io: bool) -> Value {
 }
 
 /// Runs one `states:startExecution` task.
-pub(crate) async fn start_execution(inner: &Inner, params: Value, pattern: Pattern) -> Result<Value, TaskFailure> {
+pub(crate) async fn start_execution(
+    inner: &Inner,
+    params: Value,
+    pattern: Pattern,
+) -> Result<Value, TaskFailure> {
     let machine_arn = required_str(&params, "StateMachineArn")?;
     let input = match params.get("Input") {
         None => None,
@@ -57,12 +61,18 @@ pub(crate) async fn start_execution(inner: &Inner, params: Value, pattern: Patte
     };
     let name = params.get("Name").and_then(Value::as_str);
     let Some(me) = inner.arc() else {
-        return Err(TaskFailure::new("States.Runtime", "the Step Functions service is shutting down"));
+        return Err(TaskFailure::new(
+            "States.Runtime",
+            "the Step Functions service is shutting down",
+        ));
     };
     let started = executions::start(&me, machine_arn, name, input.as_deref())
         .await
         .map_err(|e| TaskFailure {
-            error: format!("StepFunctions.{}Exception", e.code.trim_end_matches("Exception")),
+            error: format!(
+                "StepFunctions.{}Exception",
+                e.code.trim_end_matches("Exception")
+            ),
             cause: Some(service_cause("AWSStepFunctions", &e)),
         })?;
     match pattern {

@@ -20,9 +20,16 @@ fn operation_name(action: &str) -> String {
     }
 }
 
-async fn call(inner: &Inner, service: &str, operation: &str, payload: &Value) -> Result<Option<Value>, ServiceError> {
+async fn call(
+    inner: &Inner,
+    service: &str,
+    operation: &str,
+    payload: &Value,
+) -> Result<Option<Value>, ServiceError> {
     if service == "sfn" {
-        return crate::api::dispatch(inner, operation, payload).await.map(Some);
+        return crate::api::dispatch(inner, operation, payload)
+            .await
+            .map(Some);
     }
     let Some(svc) = inner.services.get(service) else {
         return Ok(None);
@@ -44,7 +51,12 @@ async fn call(inner: &Inner, service: &str, operation: &str, payload: &Value) ->
 }
 
 /// `arn:aws:states:::dynamodb:<action>` and `arn:aws:states:::sqs:<action>`.
-pub(crate) async fn optimized(inner: &Inner, service: &str, action: &str, mut payload: Value) -> Result<Value, TaskFailure> {
+pub(crate) async fn optimized(
+    inner: &Inner,
+    service: &str,
+    action: &str,
+    mut payload: Value,
+) -> Result<Value, TaskFailure> {
     let (prefix, java_name) = match service {
         "dynamodb" => ("DynamoDB", "AmazonDynamoDBv2"),
         _ => ("SQS", "AmazonSQS"),
@@ -77,14 +89,21 @@ pub(crate) async fn optimized(inner: &Inner, service: &str, action: &str, mut pa
 }
 
 /// `arn:aws:states:::aws-sdk:<service>:<action>`.
-pub(crate) async fn aws_sdk(inner: &Inner, service: &str, action: &str, payload: Value) -> Result<Value, TaskFailure> {
+pub(crate) async fn aws_sdk(
+    inner: &Inner,
+    service: &str,
+    action: &str,
+    payload: Value,
+) -> Result<Value, TaskFailure> {
     let sdk_name = match service {
         "dynamodb" => "DynamoDb".to_owned(),
         other => operation_name(other),
     };
     match call(inner, service, &operation_name(action), &payload).await {
         Ok(Some(out)) => Ok(out),
-        Ok(None) => Err(unsupported(&format!("arn:aws:states:::aws-sdk:{service}:{action}"))),
+        Ok(None) => Err(unsupported(&format!(
+            "arn:aws:states:::aws-sdk:{service}:{action}"
+        ))),
         Err(e) => Err(TaskFailure {
             error: format!("{sdk_name}.{}", exception_name(&e.code)),
             cause: Some(format!(
@@ -116,6 +135,9 @@ mod tests {
         assert_eq!(operation_name("putItem"), "PutItem");
         assert_eq!(operation_name("sendMessage"), "SendMessage");
         assert_eq!(exception_name("InvalidToken"), "InvalidTokenException");
-        assert_eq!(exception_name("ResourceNotFoundException"), "ResourceNotFoundException");
+        assert_eq!(
+            exception_name("ResourceNotFoundException"),
+            "ResourceNotFoundException"
+        );
     }
 }

@@ -23,10 +23,17 @@ pub struct TestLambda {
 }
 
 impl LambdaInvoker for TestLambda {
-    fn invoke<'a>(&'a self, function: &'a str, payload: Value) -> BoxFuture<'a, Result<Value, LambdaInvokeError>> {
+    fn invoke<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Value,
+    ) -> BoxFuture<'a, Result<Value, LambdaInvokeError>> {
         Box::pin(async move {
             let name = wsflow_aws_wire::arn::lambda_function_name(function).to_owned();
-            self.calls.lock().unwrap().push((name.clone(), payload.clone()));
+            self.calls
+                .lock()
+                .unwrap()
+                .push((name.clone(), payload.clone()));
             match name.as_str() {
                 "Echo" => Ok(payload),
                 "Fail" => Err(LambdaInvokeError::Function {
@@ -61,15 +68,25 @@ impl AwsService for TestDynamo {
     fn integration_name(&self) -> &'static str {
         "dynamodb"
     }
-    fn call(&self, request: ServiceRequest) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
+    fn call(
+        &self,
+        request: ServiceRequest,
+    ) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
         Box::pin(async move {
-            let body: Value = serde_json::from_slice(&request.body).map_err(|e| ServiceError::validation(e.to_string()))?;
+            let body: Value = serde_json::from_slice(&request.body)
+                .map_err(|e| ServiceError::validation(e.to_string()))?;
             if body["TableName"] != "T" {
-                return Err(ServiceError::client("ResourceNotFoundException", "Requested resource not found"));
+                return Err(ServiceError::client(
+                    "ResourceNotFoundException",
+                    "Requested resource not found",
+                ));
             }
             match request.operation.as_str() {
                 "PutItem" => {
-                    let id = body["Item"]["id"]["S"].as_str().unwrap_or_default().to_owned();
+                    let id = body["Item"]["id"]["S"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
                     self.items.lock().unwrap().insert(id, body["Item"].clone());
                     Ok(ServiceResponse::json(&json!({})))
                 }
@@ -106,7 +123,12 @@ pub fn open(dir: &Path, machines: Vec<MachineSpec>, time_scale: f64) -> Fixture 
     open_with(dir, machines, time_scale, "http://127.0.0.1:9")
 }
 
-pub fn open_with(dir: &Path, machines: Vec<MachineSpec>, time_scale: f64, endpoint: &str) -> Fixture {
+pub fn open_with(
+    dir: &Path,
+    machines: Vec<MachineSpec>,
+    time_scale: f64,
+    endpoint: &str,
+) -> Fixture {
     let lambda = Arc::new(TestLambda::default());
     let dynamo = Arc::new(TestDynamo::default());
     let mut options = SfnOptions::new(dir);
@@ -121,7 +143,11 @@ pub fn open_with(dir: &Path, machines: Vec<MachineSpec>, time_scale: f64, endpoi
         },
     )
     .expect("open");
-    Fixture { svc, lambda, dynamo }
+    Fixture {
+        svc,
+        lambda,
+        dynamo,
+    }
 }
 
 pub fn machine_arn(name: &str) -> String {
@@ -154,7 +180,10 @@ pub async fn wait_done(svc: &StepFunctions, arn: &str) -> Value {
         if d["status"] != "RUNNING" {
             return d;
         }
-        assert!(t.elapsed() < Duration::from_secs(10), "execution still running: {d}");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "execution still running: {d}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -166,7 +195,10 @@ pub async fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(t.elapsed() < Duration::from_secs(5), "condition not reached");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "condition not reached"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

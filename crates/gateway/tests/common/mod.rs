@@ -25,6 +25,8 @@ pub type Handler = dyn Fn(&str, &Value) -> Result<Value, LambdaInvokeError> + Se
 pub struct TestLambda {
     pub calls: Mutex<Vec<(String, Value)>>,
     handler: Box<Handler>,
+    /// Functions whose answers take this long.
+    slow: Option<(String, Duration)>,
 }
 
 impl TestLambda {
@@ -34,6 +36,20 @@ impl TestLambda {
         Arc::new(Self {
             calls: Mutex::new(Vec::new()),
             handler: Box::new(handler),
+            slow: None,
+        })
+    }
+
+    /// Like `new`, but `function` answers after `delay`.
+    pub fn with_slow(
+        function: &str,
+        delay: Duration,
+        handler: impl Fn(&str, &Value) -> Result<Value, LambdaInvokeError> + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            calls: Mutex::new(Vec::new()),
+            handler: Box::new(handler),
+            slow: Some((function.to_owned(), delay)),
         })
     }
 
@@ -55,12 +71,26 @@ impl LambdaInvoker for TestLambda {
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, LambdaInvokeError>> {
         let result = (self.handler)(function, &payload);
-        self.calls.lock().unwrap().push((function.to_owned(), payload));
-        Box::pin(async move { result })
+        self.calls
+            .lock()
+            .unwrap()
+            .push((function.to_owned(), payload));
+        let delay = self
+            .slow
+            .as_ref()
+            .filter(|(f, _)| f == function)
+            .map(|(_, d)| *d);
+        Box::pin(async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            result
+        })
     }
 }
 
-pub type ServiceHandler = dyn Fn(&ServiceRequest) -> Result<ServiceResponse, ServiceError> + Send + Sync;
+pub type ServiceHandler =
+    dyn Fn(&ServiceRequest) -> Result<ServiceResponse, ServiceError> + Send + Sync;
 
 /// A local AWS service that records requests and answers with `handler`.
 pub struct TestService {
@@ -72,7 +102,10 @@ pub struct TestService {
 impl TestService {
     pub fn new(
         name: &'static str,
-        handler: impl Fn(&ServiceRequest) -> Result<ServiceResponse, ServiceError> + Send + Sync + 'static,
+        handler: impl Fn(&ServiceRequest) -> Result<ServiceResponse, ServiceError>
+        + Send
+        + Sync
+        + 'static,
     ) -> Arc<Self> {
         Arc::new(Self {
             name,
@@ -96,7 +129,10 @@ impl AwsService for TestService {
     fn error_namespace(&self) -> Option<&'static str> {
         Some("com.amazonaws.test")
     }
-    fn call(&self, request: ServiceRequest) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
+    fn call(
+        &self,
+        request: ServiceRequest,
+    ) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
         let result = (self.handler)(&request);
         self.calls.lock().unwrap().push(request);
         Box::pin(async move { result })
@@ -159,14 +195,7 @@ pub async fn serve(
     lambda: Arc<TestLambda>,
     services: Vec<Arc<dyn AwsService>>,
 ) -> Served {
-    let gateway = Gateway::new(
-        config,
-        Backends {
-            lambda,
-            services,
-        },
-    )
-    .expect("gateway config");
+    let gateway = Gateway::new(config, Backends { lambda, services }).expect("gateway config");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = gateway
