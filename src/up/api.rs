@@ -13,7 +13,9 @@ use super::{LOCAL_API_ID, UpArgs};
 pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow::Result<ApiConfig> {
     let api = match app.apis.as_slice() {
         [api] => api,
-        [] => bail!("the template declares no WebSocket API (AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET)"),
+        [] => bail!(
+            "the template declares no WebSocket API (AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET)"
+        ),
         [first, ..] => bail!(
             "the template declares {} WebSocket APIs; the local stack serves one (found {} first)",
             app.apis.len(),
@@ -30,7 +32,9 @@ pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow:
                         route.route_key
                     );
                 };
-                IntegrationConfig::LambdaProxy { function: f.name.clone() }
+                IntegrationConfig::LambdaProxy {
+                    function: f.name.clone(),
+                }
             }
             Integration::AwsService {
                 service,

@@ -38,7 +38,9 @@ pub async fn start(
                 let code_dir = std::fs::canonicalize(&f.code_uri).unwrap_or(f.code_uri.clone());
                 let bins: Vec<_> = workspace
                     .iter()
-                    .filter(|b| std::fs::canonicalize(&b.package_dir).ok().as_ref() == Some(&code_dir))
+                    .filter(|b| {
+                        std::fs::canonicalize(&b.package_dir).ok().as_ref() == Some(&code_dir)
+                    })
                     .collect();
                 match bins.as_slice() {
                     [one] => one.bin.clone(),
@@ -51,7 +53,10 @@ pub async fn start(
                 }
             }
         };
-        let package = workspace.iter().find(|b| b.bin == bin).map(|b| b.package.clone());
+        let package = workspace
+            .iter()
+            .find(|b| b.bin == bin)
+            .map(|b| b.package.clone());
         if package.is_none() && args.functions_dir.is_none() {
             bail!(
                 "Resource {}, property Metadata.BuildProperties.Binary: no binary named {bin:?} in the cargo workspace",
@@ -59,7 +64,10 @@ pub async fn start(
             );
         }
         if !targets.iter().any(|t: &BinaryTarget| t.bin == bin) {
-            targets.push(BinaryTarget { package, bin: bin.clone() });
+            targets.push(BinaryTarget {
+                package,
+                bin: bin.clone(),
+            });
         }
         bin_of.insert(f.logical_id.clone(), bin);
     }
@@ -111,7 +119,10 @@ fn local_environment(
 /// Rewrites `https://<api>.execute-api.<region>.amazonaws.com` (and `wss://`)
 /// to the local endpoint: what `!Sub` built for AWS points here locally.
 pub fn localize_api_urls(value: &str, endpoint: &str, account: &Account) -> String {
-    let host = format!("{LOCAL_API_ID}.execute-api.{}.amazonaws.com", account.region);
+    let host = format!(
+        "{LOCAL_API_ID}.execute-api.{}.amazonaws.com",
+        account.region
+    );
     let ws_endpoint = endpoint.replacen("http://", "ws://", 1);
     value
         .replace(&format!("https://{host}"), endpoint)
@@ -132,7 +143,10 @@ mod tests {
             "http://127.0.0.1:9/prod"
         );
         let ws = format!("wss://{LOCAL_API_ID}.execute-api.us-east-1.amazonaws.com/prod");
-        assert_eq!(localize_api_urls(&ws, "http://127.0.0.1:9", &acct), "ws://127.0.0.1:9/prod");
+        assert_eq!(
+            localize_api_urls(&ws, "http://127.0.0.1:9", &acct),
+            "ws://127.0.0.1:9/prod"
+        );
         assert_eq!(localize_api_urls("plain", "http://x", &acct), "plain");
         let env = local_environment(&BTreeMap::new(), "http://127.0.0.1:9", &acct);
         assert_eq!(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:9");

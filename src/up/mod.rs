@@ -68,7 +68,13 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let template_dir = args
         .template
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
         .unwrap_or_else(|| PathBuf::from("."));
     let ctx = LocalContext {
         account: account.clone(),
@@ -100,7 +106,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     )
     .context("the WebSocket API")?;
 
-    let mut edge = Edge::builder().endpoint(endpoint.clone()).fallback(gateway.router());
+    let mut edge = Edge::builder()
+        .endpoint(endpoint.clone())
+        .fallback(gateway.router());
     for service in local.all() {
         edge = edge.service(service);
     }
@@ -109,6 +117,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     eprintln!("wsflow: AWS APIs (DynamoDB, SQS, Step Functions): --endpoint-url {endpoint}");
     eprintln!("wsflow: @connections: {endpoint}/{stage}/@connections/{{connectionId}}");
     for (name, value) in &app.outputs {
+        let value = functions::localize_api_urls(value, &endpoint, &account)
+            .replace("wss://127.0.0.1:", "ws://127.0.0.1:");
         eprintln!("wsflow: output {name} = {value}");
     }
     println!(
@@ -117,7 +127,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     );
 
     let signal = shutdown::signal();
-    let serve = axum::serve(listener, router).with_graceful_shutdown({
+    let serve = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown({
         let gateway = gateway.clone();
         async move {
             signal.await;

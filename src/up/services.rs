@@ -61,7 +61,11 @@ pub fn start(
                 .key_schema
                 .iter()
                 .map(|(name, kind)| {
-                    let kind = if kind == "RANGE" { KeyType::Range } else { KeyType::Hash };
+                    let kind = if kind == "RANGE" {
+                        KeyType::Range
+                    } else {
+                        KeyType::Hash
+                    };
                     (name.clone(), kind)
                 })
                 .collect(),
@@ -77,12 +81,11 @@ pub fn start(
         .queues
         .iter()
         .map(|q| QueueSpec {
-            name: q.name.clone(),
             fifo: q.fifo,
             content_based_deduplication: q.content_based_deduplication,
             visibility_timeout: Duration::from_secs(q.visibility_timeout_seconds),
             message_retention: Duration::from_secs(q.message_retention_seconds),
-            ..QueueSpec::default()
+            ..QueueSpec::new(q.name.clone())
         })
         .collect();
     let sqs = Arc::new(
@@ -138,7 +141,9 @@ pub fn start(
                 queue: q.name.clone(),
                 function: f.name.clone(),
                 batch_size: *batch_size as usize,
-                max_batching_window: Duration::from_secs(u64::from(*maximum_batching_window_seconds)),
+                max_batching_window: Duration::from_secs(u64::from(
+                    *maximum_batching_window_seconds,
+                )),
                 report_batch_item_failures: *report_batch_item_failures,
             };
             tasks.push(wsflow_sqs::spawn_event_source(

@@ -21,6 +21,28 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The directory of the function binaries, built once per test process.
+///
+/// Each stack would otherwise run `cargo build` itself (which works, cargo
+/// releases its lock while tests run, but costs a second per stack).
+pub fn functions_dir() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .current_dir(workspace())
+                .args(["build", "--workspace", "--bins"])
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building the function binaries failed");
+            PathBuf::from(env!("CARGO_BIN_EXE_wsflow"))
+                .parent()
+                .expect("target dir")
+                .to_path_buf()
+        })
+        .clone()
+}
+
 /// A running local stack; killed (SIGTERM, then SIGKILL) when dropped.
 pub struct Stack {
     child: Child,
@@ -68,6 +90,7 @@ impl Stack {
 
     /// Starts a stack on an existing data directory (restart tests).
     pub fn start_in(opts: StackOptions<'_>, data_dir: tempfile::TempDir) -> Stack {
+        let functions_dir = functions_dir();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsflow"));
         cmd.current_dir(workspace())
             .arg("up")
@@ -76,6 +99,8 @@ impl Stack {
             .arg("--data-dir")
             .arg(data_dir.path())
             .args(["--time-scale", &opts.time_scale.to_string()])
+            .arg("--functions-dir")
+            .arg(functions_dir)
             .args(&opts.extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -277,7 +302,11 @@ pub async fn http(
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
     (status, body)
 }
 

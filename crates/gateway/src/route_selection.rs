@@ -79,6 +79,11 @@ fn parse_path(expression: &str, mut s: &str) -> Result<Vec<Step>, GatewayError> 
 }
 
 fn parse_variable(expression: &str, var: &str) -> Result<Part, GatewayError> {
+    // `$default` is the reserved key, never a variable: AWS documents the
+    // escaped form `\$default`, and templates in the wild also write it bare.
+    if var == "default" {
+        return Ok(Part::Literal("$default".to_owned()));
+    }
     let tail = var.strip_prefix("request.body").ok_or_else(|| {
         err(
             expression,

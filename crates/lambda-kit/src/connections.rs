@@ -18,8 +18,8 @@ use aws_config::SdkConfig;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequestContext;
 use aws_sdk_apigatewaymanagement::Client;
 use aws_sdk_apigatewaymanagement::config::http::HttpResponse;
-use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 
 /// What happened to a message posted to a connection.
@@ -87,7 +87,11 @@ impl Connections {
     }
 
     /// Sends `data` to `connection_id`.
-    pub async fn post(&self, connection_id: &str, data: impl Into<Vec<u8>>) -> Result<Delivery, PostError> {
+    pub async fn post(
+        &self,
+        connection_id: &str,
+        data: impl Into<Vec<u8>>,
+    ) -> Result<Delivery, PostError> {
         let result = self
             .client
             .post_to_connection()
@@ -106,31 +110,41 @@ fn classify(
     connection_id: &str,
     err: SdkError<PostToConnectionError, HttpResponse>,
 ) -> Result<Delivery, PostError> {
-    let detail = DisplayErrorContext(&err).to_string();
-    let connection_id = connection_id.to_owned();
-    let SdkError::ServiceError(service) = &err else {
-        // Timeouts, dispatch (network) failures, unreadable responses: transient by nature.
-        // (ConstructionFailure cannot be fixed by a retry, but cannot happen with a valid id either.)
-        return match err {
-            SdkError::ConstructionFailure(_) => Err(PostError::Rejected {
-                connection_id,
-                code: "ConstructionFailure".into(),
-                detail,
-            }),
-            _ => Err(PostError::Unavailable { connection_id, detail }),
-        };
+    let (status, code) = match &err {
+        SdkError::ServiceError(service) => (
+            Some(service.raw().status().as_u16()),
+            service.err().code().map(str::to_owned),
+        ),
+        _ => (None, None),
     };
-    let status = service.raw().status().as_u16();
-    let code = service.err().code().map(str::to_owned);
-    if code.as_deref() == Some("GoneException") || status == 410 {
+    if code.as_deref() == Some("GoneException") || status == Some(410) {
         return Ok(Delivery::Gone);
     }
-    let transient = status == 429 || status >= 500 || code.as_deref() == Some("LimitExceededException");
-    let code = code.unwrap_or_else(|| format!("HTTP {status}"));
+    let transient = match status {
+        Some(status) => {
+            status == 429 || status >= 500 || code.as_deref() == Some("LimitExceededException")
+        }
+        // No response: a timeout, a network failure or an unreadable response is transient; a
+        // request the SDK could not even build (e.g. an empty connection id) is not.
+        None => !matches!(err, SdkError::ConstructionFailure(_)),
+    };
+    let connection_id = connection_id.to_owned();
+    let detail = DisplayErrorContext(&err).to_string();
     if transient {
-        Err(PostError::Unavailable { connection_id, detail })
+        Err(PostError::Unavailable {
+            connection_id,
+            detail,
+        })
     } else {
-        Err(PostError::Rejected { connection_id, code, detail })
+        let code = code.unwrap_or_else(|| match status {
+            Some(status) => format!("HTTP {status}"),
+            None => "ConstructionFailure".into(),
+        });
+        Err(PostError::Rejected {
+            connection_id,
+            code,
+            detail,
+        })
     }
 }
 
@@ -143,7 +157,9 @@ pub fn endpoint_from_request(context: &ApiGatewayWebsocketProxyRequestContext) -
 
 /// No endpoint is configured and the event does not name one.
 #[derive(Debug, thiserror::Error)]
-#[error("no @connections endpoint: CONNECTIONS_ENDPOINT is not set and the event has no domainName/stage")]
+#[error(
+    "no @connections endpoint: CONNECTIONS_ENDPOINT is not set and the event has no domainName/stage"
+)]
 pub struct NoEndpoint;
 
 /// `@connections` clients for route functions: the configured endpoint when there is one,
@@ -167,7 +183,10 @@ impl RouteConnections {
     }
 
     /// The client to answer an event with `context`.
-    pub fn for_request(&self, context: &ApiGatewayWebsocketProxyRequestContext) -> Result<Connections, NoEndpoint> {
+    pub fn for_request(
+        &self,
+        context: &ApiGatewayWebsocketProxyRequestContext,
+    ) -> Result<Connections, NoEndpoint> {
         if let Some(configured) = &self.configured {
             return Ok(configured.clone());
         }

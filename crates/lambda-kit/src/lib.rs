@@ -28,9 +28,9 @@ pub mod payload;
 pub mod response;
 pub mod settings;
 pub mod table;
-pub mod websocket;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod websocket;
 
 pub use connections::{Connections, Delivery, PostError, RouteConnections};
 pub use error::FunctionError;

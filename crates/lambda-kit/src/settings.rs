@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 pub use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
 
 /// Base URL of the `@connections` API: `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`
 /// on AWS, `http://127.0.0.1:{port}/{stage}` in the local stack.
@@ -37,7 +37,11 @@ impl Settings {
 
     /// Reads the settings through `lookup` (a name → value function); empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         Self {
             connections_endpoint: get(CONNECTIONS_ENDPOINT),
             table_name: get(TABLE_NAME),
@@ -93,7 +97,10 @@ mod tests {
             settings.require_connections_endpoint(),
             Ok("http://127.0.0.1:4000/api")
         );
-        assert_eq!(settings.require_table_name(), Err(MissingSetting(TABLE_NAME)));
+        assert_eq!(
+            settings.require_table_name(),
+            Err(MissingSetting(TABLE_NAME))
+        );
         assert_eq!(
             settings.require_table_name().unwrap_err().to_string(),
             "environment variable TABLE_NAME is not set"

@@ -62,7 +62,9 @@ impl ConnectionTable {
             let item = item.map_err(|e| self.error("Scan", DisplayErrorContext(&e)))?;
             match item.get(CONNECTION_ID_ATTRIBUTE) {
                 Some(AttributeValue::S(id)) => ids.push(id.clone()),
-                other => tracing::warn!(table = %self.name, ?other, "item without a string connectionid skipped"),
+                other => {
+                    tracing::warn!(table = %self.name, ?other, "item without a string connectionid skipped")
+                }
             }
         }
         Ok(ids)
@@ -73,7 +75,10 @@ impl ConnectionTable {
         self.client
             .delete_item()
             .table_name(&self.name)
-            .key(CONNECTION_ID_ATTRIBUTE, AttributeValue::S(connection_id.to_owned()))
+            .key(
+                CONNECTION_ID_ATTRIBUTE,
+                AttributeValue::S(connection_id.to_owned()),
+            )
             .send()
             .await
             .map_err(|e| self.error("DeleteItem", DisplayErrorContext(&e)))?;

@@ -145,18 +145,26 @@ impl FakeAws {
 
     /// Scripts the answer to posts for `connection_id`.
     pub fn reply(&self, connection_id: &str, reply: Reply) {
-        lock(&self.shared).replies.insert(connection_id.to_owned(), reply);
+        lock(&self.shared)
+            .replies
+            .insert(connection_id.to_owned(), reply);
     }
 
     /// Creates (or replaces) table `name` holding items for `connection_ids`.
     pub fn create_table(&self, name: &str, connection_ids: &[&str]) {
-        let items = connection_ids.iter().map(|id| (id.to_string(), ())).collect();
+        let items = connection_ids
+            .iter()
+            .map(|id| (id.to_string(), ()))
+            .collect();
         lock(&self.shared).tables.insert(name.to_owned(), items);
     }
 
     /// The connection ids left in table `name` (`None` if there is no such table).
     pub fn table_ids(&self, name: &str) -> Option<Vec<String>> {
-        lock(&self.shared).tables.get(name).map(|t| t.keys().cloned().collect())
+        lock(&self.shared)
+            .tables
+            .get(name)
+            .map(|t| t.keys().cloned().collect())
     }
 
     /// Every `PostToConnection` received, in order.
@@ -180,11 +188,21 @@ fn signed(headers: &HeaderMap) -> bool {
 fn aws_error(status: u16, code: &str, message: &str, json_type_prefix: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({"__type": format!("{json_type_prefix}{code}"), "message": message});
-    (status, [("x-amzn-errortype", code.to_owned())], body.to_string()).into_response()
+    (
+        status,
+        [("x-amzn-errortype", code.to_owned())],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn missing_auth() -> Response {
-    aws_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token", "")
+    aws_error(
+        403,
+        "MissingAuthenticationTokenException",
+        "Missing Authentication Token",
+        "",
+    )
 }
 
 async fn post_to_connection(
@@ -197,7 +215,11 @@ async fn post_to_connection(
         return missing_auth();
     }
     let mut inner = lock(&shared);
-    let reply = inner.replies.get(&connection_id).copied().unwrap_or(Reply::Gone);
+    let reply = inner
+        .replies
+        .get(&connection_id)
+        .copied()
+        .unwrap_or(Reply::Gone);
     let response = match reply {
         Reply::Accept => StatusCode::OK.into_response(),
         Reply::Gone => aws_error(410, "GoneException", "", ""),
@@ -225,12 +247,22 @@ async fn dynamodb(State(shared): State<Shared>, headers: HeaderMap, body: Bytes)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return aws_error(400, "SerializationException", "Start of structure or map found where not expected", DYNAMODB_TYPE);
+        return aws_error(
+            400,
+            "SerializationException",
+            "Start of structure or map found where not expected",
+            DYNAMODB_TYPE,
+        );
     };
     let table = request["TableName"].as_str().unwrap_or_default().to_owned();
     let mut inner = lock(&shared);
     let Some(items) = inner.tables.get_mut(&table) else {
-        return aws_error(400, "ResourceNotFoundException", "Requested resource not found", DYNAMODB_TYPE);
+        return aws_error(
+            400,
+            "ResourceNotFoundException",
+            "Requested resource not found",
+            DYNAMODB_TYPE,
+        );
     };
     match target {
         "DynamoDB_20120810.Scan" => {
@@ -254,19 +286,33 @@ async fn dynamodb(State(shared): State<Shared>, headers: HeaderMap, body: Bytes)
         }
         "DynamoDB_20120810.DeleteItem" => {
             let Some(id) = request["Key"]["connectionid"]["S"].as_str() else {
-                return aws_error(400, "ValidationException", "The provided key element does not match the schema", DYNAMODB_TYPE);
+                return aws_error(
+                    400,
+                    "ValidationException",
+                    "The provided key element does not match the schema",
+                    DYNAMODB_TYPE,
+                );
             };
             items.remove(id);
             let id = id.to_owned();
             inner.deleted.push((table, id));
             json_response(json!({}))
         }
-        other => aws_error(400, "UnknownOperationException", &format!("unsupported operation {other}"), DYNAMODB_TYPE),
+        other => aws_error(
+            400,
+            "UnknownOperationException",
+            &format!("unsupported operation {other}"),
+            DYNAMODB_TYPE,
+        ),
     }
 }
 
 fn json_response(body: Value) -> Response {
-    ([("content-type", "application/x-amz-json-1.0")], body.to_string()).into_response()
+    (
+        [("content-type", "application/x-amz-json-1.0")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The API id, stage and domain of the events [`message_event`] builds.

@@ -17,7 +17,10 @@ async fn post_delivers_to_an_open_connection_with_an_encoded_id() {
     aws.connect(id);
     let connections = Connections::new(&aws.sdk_config(), &aws.connections_endpoint(STAGE));
 
-    let delivery = connections.post(id, "hello world").await.expect("post succeeds");
+    let delivery = connections
+        .post(id, "hello world")
+        .await
+        .expect("post succeeds");
 
     assert_eq!(delivery, Delivery::Delivered);
     let posts = aws.posts();
@@ -33,7 +36,10 @@ async fn gone_is_an_outcome_with_or_without_the_error_type() {
     aws.reply("bare", Reply::BareGone);
     let connections = Connections::new(&aws.sdk_config(), &aws.connections_endpoint(STAGE));
 
-    assert_eq!(connections.post("never-connected", "x").await.unwrap(), Delivery::Gone);
+    assert_eq!(
+        connections.post("never-connected", "x").await.unwrap(),
+        Delivery::Gone
+    );
     assert_eq!(connections.post("bare", "x").await.unwrap(), Delivery::Gone);
     assert_eq!(
         aws.posts().iter().map(|p| p.status).collect::<Vec<_>>(),
@@ -44,9 +50,27 @@ async fn gone_is_an_outcome_with_or_without_the_error_type() {
 #[tokio::test]
 async fn server_errors_and_throttling_are_transient_refusals_are_not() {
     let aws = server().await;
-    aws.reply("broken", Reply::Error { status: 500, code: "InternalServerErrorException" });
-    aws.reply("busy", Reply::Error { status: 429, code: "LimitExceededException" });
-    aws.reply("denied", Reply::Error { status: 403, code: "ForbiddenException" });
+    aws.reply(
+        "broken",
+        Reply::Error {
+            status: 500,
+            code: "InternalServerErrorException",
+        },
+    );
+    aws.reply(
+        "busy",
+        Reply::Error {
+            status: 429,
+            code: "LimitExceededException",
+        },
+    );
+    aws.reply(
+        "denied",
+        Reply::Error {
+            status: 403,
+            code: "ForbiddenException",
+        },
+    );
     let connections = Connections::new(&aws.sdk_config(), &aws.connections_endpoint(STAGE));
 
     let broken = connections.post("broken", "x").await.unwrap_err();
@@ -57,7 +81,11 @@ async fn server_errors_and_throttling_are_transient_refusals_are_not() {
     assert!(busy.is_transient(), "{busy}");
     assert!(!denied.is_transient(), "{denied}");
     match denied {
-        PostError::Rejected { code, connection_id, .. } => {
+        PostError::Rejected {
+            code,
+            connection_id,
+            ..
+        } => {
             assert_eq!(code, "ForbiddenException");
             assert_eq!(connection_id, "denied");
         }
@@ -93,8 +121,14 @@ async fn table_scan_follows_pages_and_remove_deletes() {
     assert_eq!(listed, ids);
 
     table.remove("c=").await.expect("delete succeeds");
-    assert_eq!(aws.table_ids("Connections").unwrap(), ["a=", "b=", "d=", "e="]);
-    assert_eq!(aws.deleted(), [("Connections".to_string(), "c=".to_string())]);
+    assert_eq!(
+        aws.table_ids("Connections").unwrap(),
+        ["a=", "b=", "d=", "e="]
+    );
+    assert_eq!(
+        aws.deleted(),
+        [("Connections".to_string(), "c=".to_string())]
+    );
 }
 
 #[tokio::test]
@@ -131,7 +165,10 @@ async fn route_connections_prefer_the_configured_endpoint() {
     let routes = RouteConnections::new(aws.sdk_config(), Some(&configured));
 
     let client = routes
-        .for_request(&context("u9jlm1pv1h.execute-api.us-east-1.amazonaws.com", "api"))
+        .for_request(&context(
+            "u9jlm1pv1h.execute-api.us-east-1.amazonaws.com",
+            "api",
+        ))
         .unwrap();
 
     assert_eq!(client.endpoint(), configured);
@@ -143,7 +180,10 @@ async fn route_connections_fall_back_to_the_event() {
     let routes = RouteConnections::new(aws.sdk_config(), None);
 
     let client = routes
-        .for_request(&context("u9jlm1pv1h.execute-api.us-east-1.amazonaws.com", "prod"))
+        .for_request(&context(
+            "u9jlm1pv1h.execute-api.us-east-1.amazonaws.com",
+            "prod",
+        ))
         .unwrap();
     assert_eq!(
         client.endpoint(),
@@ -152,4 +192,15 @@ async fn route_connections_fall_back_to_the_event() {
 
     let no_domain: ApiGatewayWebsocketProxyRequestContext = Default::default();
     assert!(routes.for_request(&no_domain).is_err());
+}
+
+#[tokio::test]
+async fn an_empty_connection_id_is_rejected_without_a_request() {
+    let aws = server().await;
+    let connections = Connections::new(&aws.sdk_config(), &aws.connections_endpoint(STAGE));
+
+    let err = connections.post("", "x").await.unwrap_err();
+
+    assert!(!err.is_transient(), "{err}");
+    assert!(aws.posts().is_empty());
 }

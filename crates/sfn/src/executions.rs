@@ -200,12 +200,31 @@ pub(crate) async fn start(
         }
     }
     let ctx = context(&m, &rec);
-    let task_inner = inner.clone();
-    tokio::spawn(async move { drive(task_inner, m, live, input_value, ctx, stop_rx).await });
+    let guard = RunningGuard::new(inner.clone());
+    tokio::spawn(async move {
+        drive(guard.0.clone(), m, live, input_value, ctx, stop_rx).await;
+        drop(guard);
+    });
     Ok(Started {
         record: rec,
         done: done_rx,
     })
+}
+
+/// Counts a spawned execution task in `Inner::running` while it lives.
+struct RunningGuard(Arc<Inner>);
+
+impl RunningGuard {
+    fn new(inner: Arc<Inner>) -> Self {
+        inner.running.send_modify(|n| *n += 1);
+        Self(inner)
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.0.running.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 /// How a run ended.

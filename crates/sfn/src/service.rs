@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     pub http: HttpClient,
     /// Flipped to true by [`StepFunctions::shutdown`].
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Number of spawned execution tasks still running.
+    pub running: tokio::sync::watch::Sender<usize>,
 }
 
 impl Inner {
@@ -132,6 +134,7 @@ impl StepFunctions {
             .map(|s| (s.integration_name(), s))
             .collect();
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let (running, _) = tokio::sync::watch::channel(0usize);
         let inner = Arc::new_cyclic(|this| Inner {
             this: this.clone(),
             account: options.account,
@@ -145,14 +148,18 @@ impl StepFunctions {
             services,
             http: HttpClient::new(),
             shutdown,
+            running,
         });
         Ok(StepFunctions { inner })
     }
 
-    /// Stops running executions (Standard ones stay RUNNING in the database)
-    /// and waits for every queued write to be committed.
+    /// Stops running executions (Standard ones stay RUNNING in the database),
+    /// waits for their tasks to end and for every queued write to be
+    /// committed. The database file is released when the last clone of this
+    /// handle is dropped.
     pub async fn shutdown(&self) {
-        let _ = self.inner.shutdown.send(true);
+        self.inner.shutdown.send_replace(true);
+        let _ = self.inner.running.subscribe().wait_for(|n| *n == 0).await;
         if let Err(e) = self.inner.store.sync().await {
             tracing::error!("sfn shutdown: {e}");
         }

@@ -238,3 +238,49 @@ fn apply(db: &Database, batch: &[Op]) -> Result<(), StoreError> {
     }
     w.commit().map_err(db_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::Status;
+
+    fn record(arn: &str) -> ExecutionRecord {
+        ExecutionRecord {
+            execution_arn: arn.into(),
+            state_machine_arn: "m".into(),
+            name: "n".into(),
+            status: Status::Running,
+            input: "{}".into(),
+            output: None,
+            error: None,
+            cause: None,
+            start_millis: 1,
+            stop_millis: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn both_commit_modes_store_records_and_ordered_history() {
+        for mode in [CommitMode::Group, CommitMode::PerEvent] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("sfn.redb"), mode).unwrap();
+            store.put_execution(&record("x:a:1"));
+            store.put_execution(&record("x:b:1"));
+            for id in (1..=12u64).rev() {
+                store.append_event("x:a:1", id, &serde_json::json!({ "id": id }));
+            }
+            store.sync().await.unwrap();
+            let ids: Vec<u64> = store
+                .history("x:a:1")
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_u64().unwrap())
+                .collect();
+            assert_eq!(ids, (1..=12).collect::<Vec<_>>(), "{mode:?}");
+            assert!(store.history("x:b:1").unwrap().is_empty());
+            assert_eq!(store.executions_with_prefix("x:a:").unwrap().len(), 1);
+            assert_eq!(store.execution("x:b:1").unwrap(), Some(record("x:b:1")));
+            assert_eq!(store.execution("x:c:1").unwrap(), None);
+        }
+    }
+}

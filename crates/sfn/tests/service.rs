@@ -535,8 +535,6 @@ async fn records_history_and_machines_survive_reopen() {
             h["events"].as_array().unwrap().len(),
         )
     };
-    // Let the shut-down service's writer thread release the file.
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let f = open(dir.path(), machines(), 0.0);
     let d = call(
         &f.svc,
@@ -844,4 +842,82 @@ async fn nested_start_execution_sync_and_service_integrations() {
     )
     .await;
     assert_eq!(l["executions"][0]["status"], "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn sqs_send_message_and_async_express_executions() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = json!({
+        "StartAt": "Send",
+        "States": {
+            "Send": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {
+                    "QueueUrl": "http://127.0.0.1:3001/123456789012/q.fifo",
+                    "MessageBody": {"a.$": "$.a"},
+                    "MessageGroupId": "g"
+                },
+                "Next": "Park"
+            },
+            "Park": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "Capture", "Payload": {"token.$": "$$.Task.Token"}},
+                "ResultPath": null,
+                "End": true
+            }
+        }
+    });
+    let f = open(dir.path(), vec![spec("Ex", Express, def)], 0.0);
+    let r = call(
+        &f.svc,
+        "StartExecution",
+        json!({"stateMachineArn": machine_arn("Ex"), "input": "{\"a\":1}"}),
+    )
+    .await;
+    let arn = r["executionArn"].as_str().unwrap().to_owned();
+    assert!(arn.contains(":express:Ex:"), "{arn}");
+    let lambda = f.lambda.clone();
+    let token = eventually(|| lambda.tokens.lock().unwrap().first().cloned()).await;
+    // In memory while it runs; Express has no stored history.
+    assert_eq!(
+        call(&f.svc, "DescribeExecution", json!({"executionArn": arn})).await["status"],
+        "RUNNING"
+    );
+    let e = call_err(&f.svc, "GetExecutionHistory", json!({"executionArn": arn})).await;
+    assert_eq!(e.code, "StateMachineTypeNotSupported");
+    let e = call_err(
+        &f.svc,
+        "ListExecutions",
+        json!({"stateMachineArn": machine_arn("Ex")}),
+    )
+    .await;
+    assert_eq!(e.code, "StateMachineTypeNotSupported");
+    let sent = f.sqs.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["MessageBody"], "{\"a\":1}",
+        "a JSON MessageBody is sent as text"
+    );
+    assert_eq!(sent[0]["MessageGroupId"], "g");
+    call(
+        &f.svc,
+        "SendTaskSuccess",
+        json!({"taskToken": token, "output": "{}"}),
+    )
+    .await;
+    // A finished Express execution is forgotten (nothing is stored).
+    let t = Instant::now();
+    loop {
+        match f
+            .svc
+            .operation("DescribeExecution", &json!({"executionArn": arn}))
+            .await
+        {
+            Err(e) if e.code == "ExecutionDoesNotExist" => break,
+            other => assert!(t.elapsed() < Duration::from_secs(5), "{other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -586,8 +586,7 @@ impl Builder<'_, '_> {
                     .unwrap_or_default(),
                 templates: self.string_map(irid, "ResponseTemplates")?,
                 template_selection_expression: self
-                    .opt_string(irid, "TemplateSelectionExpression")?
-                    .map(unescape_selection),
+                    .opt_string(irid, "TemplateSelectionExpression")?,
                 content_handling: self.opt_string(irid, "ContentHandlingStrategy")?,
             });
         }
@@ -664,8 +663,7 @@ impl Builder<'_, '_> {
                     path,
                     request_templates: self.string_map(iid, "RequestTemplates")?,
                     template_selection_expression: self
-                        .opt_string(iid, "TemplateSelectionExpression")?
-                        .map(unescape_selection),
+                        .opt_string(iid, "TemplateSelectionExpression")?,
                     passthrough_behavior: self.opt_string(iid, "PassthroughBehavior")?,
                     request_parameters: self.string_map(iid, "RequestParameters")?,
                     content_handling: self.opt_string(iid, "ContentHandlingStrategy")?,
@@ -726,14 +724,6 @@ fn header_in_code(code: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// YAML templates write `\$default` so the value is not read as a selection expression.
-fn unescape_selection(s: String) -> String {
-    match s.strip_prefix('\\') {
-        Some(rest) if rest.starts_with('$') => rest.to_string(),
-        _ => s,
-    }
 }
 
 /// Reads an ASL file: JSON as is, YAML converted to JSON.

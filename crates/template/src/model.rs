@@ -88,7 +88,7 @@ pub enum Integration {
         path: Option<String>,
         /// `RequestTemplates`.
         request_templates: BTreeMap<String, String>,
-        /// `TemplateSelectionExpression` (the YAML `\$default` form is unescaped to `$default`).
+        /// `TemplateSelectionExpression` (kept as written, e.g. `\$default`: the selection expression's own escape, which the gateway interprets as AWS does).
         template_selection_expression: Option<String>,
         /// `PassthroughBehavior`.
         passthrough_behavior: Option<String>,

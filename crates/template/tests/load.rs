@@ -76,7 +76,7 @@ fn api_stage_and_routes() {
     assert_eq!(service, "dynamodb");
     assert_eq!(action.as_deref(), Some("PutItem"));
     assert_eq!(path, &None);
-    assert_eq!(template_selection_expression.as_deref(), Some("$default"));
+    assert_eq!(template_selection_expression.as_deref(), Some("\\$default"));
     assert_eq!(passthrough_behavior.as_deref(), Some("WHEN_NO_MATCH"));
     let t = &request_templates["$default"];
     assert!(t.contains("\"TableName\": \"wsflow-Connections\""), "{t}");
@@ -89,7 +89,7 @@ fn api_stage_and_routes() {
     assert_eq!(ir.key, "/200/");
     assert_eq!(
         ir.template_selection_expression.as_deref(),
-        Some("$default")
+        Some("\\$default")
     );
     assert_eq!(ir.templates["$default"], r#"{"ok": true}"#);
 

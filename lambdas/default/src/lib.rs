@@ -17,12 +17,17 @@ use wsflow_lambda_kit::{FunctionError, response, websocket};
 ///
 /// Fails with `InvalidEvent` when the payload is not an API Gateway WebSocket event.
 pub async fn handle(event: LambdaEvent<Value>) -> Result<ApiGatewayProxyResponse, FunctionError> {
-    let request = ApiGatewayWebsocketProxyRequest::deserialize(&event.payload)
-        .map_err(|e| FunctionError::InvalidEvent(format!("not an API Gateway WebSocket event: {e}")))?;
+    let request = ApiGatewayWebsocketProxyRequest::deserialize(&event.payload).map_err(|e| {
+        FunctionError::InvalidEvent(format!("not an API Gateway WebSocket event: {e}"))
+    })?;
     let connection_id = websocket::connection_id(&request)?;
     tracing::info!(
         connection_id,
-        route = request.request_context.route_key.as_deref().unwrap_or_default(),
+        route = request
+            .request_context
+            .route_key
+            .as_deref()
+            .unwrap_or_default(),
         "replying with the event"
     );
     Ok(response::json(200, &event.payload))

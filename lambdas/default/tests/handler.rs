@@ -37,7 +37,9 @@ fn invoke(payload: Value) -> LambdaEvent<Value> {
 async fn replies_with_the_event_exactly_as_received() {
     let event = message_event();
 
-    let response = default_route::handle(invoke(event.clone())).await.expect("handled");
+    let response = default_route::handle(invoke(event.clone()))
+        .await
+        .expect("handled");
 
     assert_eq!(response.status_code, 200);
     let Some(Body::Text(body)) = response.body else {
@@ -53,7 +55,9 @@ async fn a_binary_frame_is_echoed_base64_encoded_as_received() {
     event["body"] = json!("AAEC/w==");
     event["isBase64Encoded"] = json!(true);
 
-    let response = default_route::handle(invoke(event.clone())).await.expect("handled");
+    let response = default_route::handle(invoke(event.clone()))
+        .await
+        .expect("handled");
 
     let Some(Body::Text(body)) = response.body else {
         panic!("expected a text body");

@@ -44,9 +44,12 @@ async fn sends_other_json_data_as_json_text() {
     let (aws, app) = setup().await;
     aws.connect(SENDER);
 
-    echo_route::handle(&app, invoke(r#"{"action":"echo","data":{"n":[1,2],"quote":"\"'\\"}}"#))
-        .await
-        .expect("handled");
+    echo_route::handle(
+        &app,
+        invoke(r#"{"action":"echo","data":{"n":[1,2],"quote":"\"'\\"}}"#),
+    )
+    .await
+    .expect("handled");
 
     let sent: Value = serde_json::from_str(&aws.posts()[0].text()).expect("JSON was sent");
     assert_eq!(sent, json!({"n": [1, 2], "quote": "\"'\\"}));
@@ -57,7 +60,9 @@ async fn a_message_without_data_gets_an_error_message_back() {
     let (aws, app) = setup().await;
     aws.connect(SENDER);
 
-    let response = echo_route::handle(&app, invoke(r#"{"action":"echo"}"#)).await.expect("handled");
+    let response = echo_route::handle(&app, invoke(r#"{"action":"echo"}"#))
+        .await
+        .expect("handled");
 
     assert_eq!(response.status_code, 400);
     let sent: Value = serde_json::from_str(&aws.posts()[0].text()).unwrap();
@@ -82,13 +87,25 @@ async fn a_sender_that_left_is_not_an_error() {
 #[tokio::test]
 async fn other_connections_failures_fail_the_invocation() {
     let (aws, app) = setup().await;
-    aws.reply(SENDER, Reply::Error { status: 500, code: "InternalServerErrorException" });
+    aws.reply(
+        SENDER,
+        Reply::Error {
+            status: 500,
+            code: "InternalServerErrorException",
+        },
+    );
     let err = echo_route::handle(&app, invoke(r#"{"action":"echo","data":"hi"}"#))
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "ConnectionsUnavailable");
 
-    aws.reply(SENDER, Reply::Error { status: 403, code: "ForbiddenException" });
+    aws.reply(
+        SENDER,
+        Reply::Error {
+            status: 403,
+            code: "ForbiddenException",
+        },
+    );
     let err = echo_route::handle(&app, invoke(r#"{"action":"echo","data":"hi"}"#))
         .await
         .unwrap_err();

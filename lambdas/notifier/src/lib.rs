@@ -34,7 +34,10 @@ impl App {
     pub fn new(sdk: &SdkConfig, settings: &Settings) -> Result<Self, FunctionError> {
         Ok(Self {
             connections: Connections::new(sdk, settings.require_connections_endpoint()?),
-            table: settings.table_name.as_deref().map(|name| ConnectionTable::new(sdk, name)),
+            table: settings
+                .table_name
+                .as_deref()
+                .map(|name| ConnectionTable::new(sdk, name)),
         })
     }
 
@@ -76,8 +79,14 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Notified, Fu
     if notification.message.is_null() {
         return Err(FunctionError::InvalidEvent("message is null".into()));
     }
-    let Notification { connection_id, message } = notification;
-    let delivery = app.connections.post(&connection_id, message.to_string()).await?;
+    let Notification {
+        connection_id,
+        message,
+    } = notification;
+    let delivery = app
+        .connections
+        .post(&connection_id, message.to_string())
+        .await?;
     let record_removed = match (delivery, &app.table) {
         (Delivery::Gone, Some(table)) => match table.remove(&connection_id).await {
             Ok(()) => true,
@@ -89,7 +98,12 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Notified, Fu
         _ => false,
     };
     let delivered = delivery == Delivery::Delivered;
-    tracing::info!(connection_id, delivered, record_removed, "notification done");
+    tracing::info!(
+        connection_id,
+        delivered,
+        record_removed,
+        "notification done"
+    );
     Ok(Notified {
         connection_id,
         delivered,

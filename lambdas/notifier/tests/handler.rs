@@ -44,18 +44,28 @@ async fn posts_the_message_as_json_to_the_connection() {
     aws.create_table(TABLE, &[CLIENT]);
     aws.connect(CLIENT);
 
-    let notified = notifier::handle(&app, invoke(succeeded())).await.expect("delivered");
+    let notified = notifier::handle(&app, invoke(succeeded()))
+        .await
+        .expect("delivered");
 
     assert_eq!(
         notified,
-        Notified { connection_id: CLIENT.into(), delivered: true, record_removed: false }
+        Notified {
+            connection_id: CLIENT.into(),
+            delivered: true,
+            record_removed: false
+        }
     );
     let posts = aws.posts();
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].connection_id, CLIENT);
     let sent: Value = serde_json::from_str(&posts[0].text()).expect("JSON was sent");
     assert_eq!(sent, succeeded()["message"]);
-    assert_eq!(aws.table_ids(TABLE).unwrap(), [CLIENT], "an open connection keeps its record");
+    assert_eq!(
+        aws.table_ids(TABLE).unwrap(),
+        [CLIENT],
+        "an open connection keeps its record"
+    );
 }
 
 #[tokio::test]
@@ -64,7 +74,9 @@ async fn a_gone_connection_is_reported_and_its_record_removed() {
     aws.create_table(TABLE, &[CLIENT, "other="]);
     // CLIENT is not connected: the real HTTP server answers 410 GoneException.
 
-    let notified = notifier::handle(&app, invoke(succeeded())).await.expect("gone is not a failure");
+    let notified = notifier::handle(&app, invoke(succeeded()))
+        .await
+        .expect("gone is not a failure");
 
     assert_eq!(
         serde_json::to_value(&notified).unwrap(),
@@ -101,22 +113,50 @@ async fn a_table_failure_after_gone_does_not_fail_the_task() {
 async fn transient_failures_fail_the_task_for_the_states_retry() {
     let (aws, app) = setup(Some(TABLE)).await;
     aws.create_table(TABLE, &[CLIENT]);
-    aws.reply(CLIENT, Reply::Error { status: 500, code: "InternalServerErrorException" });
+    aws.reply(
+        CLIENT,
+        Reply::Error {
+            status: 500,
+            code: "InternalServerErrorException",
+        },
+    );
 
-    let err = notifier::handle(&app, invoke(succeeded())).await.unwrap_err();
+    let err = notifier::handle(&app, invoke(succeeded()))
+        .await
+        .unwrap_err();
 
     let diagnostic = Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "ConnectionsUnavailable");
-    assert!(diagnostic.error_message.contains(CLIENT), "{}", diagnostic.error_message);
+    assert!(
+        diagnostic.error_message.contains(CLIENT),
+        "{}",
+        diagnostic.error_message
+    );
     assert!(aws.deleted().is_empty());
     assert_eq!(aws.table_ids(TABLE).unwrap(), [CLIENT]);
 
-    aws.reply(CLIENT, Reply::Error { status: 429, code: "LimitExceededException" });
-    let err = notifier::handle(&app, invoke(succeeded())).await.unwrap_err();
+    aws.reply(
+        CLIENT,
+        Reply::Error {
+            status: 429,
+            code: "LimitExceededException",
+        },
+    );
+    let err = notifier::handle(&app, invoke(succeeded()))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "ConnectionsUnavailable");
 
-    aws.reply(CLIENT, Reply::Error { status: 413, code: "PayloadTooLargeException" });
-    let err = notifier::handle(&app, invoke(succeeded())).await.unwrap_err();
+    aws.reply(
+        CLIENT,
+        Reply::Error {
+            status: 413,
+            code: "PayloadTooLargeException",
+        },
+    );
+    let err = notifier::handle(&app, invoke(succeeded()))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "ConnectionsRejected");
 }
 
@@ -129,7 +169,9 @@ async fn malformed_input_is_an_invalid_event() {
         json!({"connectionId": CLIENT, "message": null}),
         json!({"connectionId": 7, "message": "x"}),
     ] {
-        let err = notifier::handle(&app, invoke(payload.clone())).await.unwrap_err();
+        let err = notifier::handle(&app, invoke(payload.clone()))
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), "InvalidEvent", "{payload}");
     }
     assert!(aws.posts().is_empty());
@@ -138,7 +180,10 @@ async fn malformed_input_is_an_invalid_event() {
 #[tokio::test]
 async fn the_endpoint_is_required() {
     let aws = FakeAws::start().await.unwrap();
-    let settings = Settings { connections_endpoint: None, table_name: Some(TABLE.into()) };
+    let settings = Settings {
+        connections_endpoint: None,
+        table_name: Some(TABLE.into()),
+    };
     let err = App::new(&aws.sdk_config(), &settings).unwrap_err();
     assert_eq!(err.error_type(), "ConfigurationError");
     assert!(err.to_string().contains("CONNECTIONS_ENDPOINT"), "{err}");

@@ -7,9 +7,9 @@
 #![warn(missing_docs)]
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use futures_util::{StreamExt, stream};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
-use futures_util::{StreamExt, stream};
 use wsflow_lambda_kit::payload::{body_data, data_text};
 use wsflow_lambda_kit::settings::{SdkConfig, Settings, load_sdk_config};
 use wsflow_lambda_kit::{
@@ -66,7 +66,12 @@ pub async fn handle(
     };
     let ids = app.table.connection_ids().await?;
     let result = broadcast(&connections, &app.table, ids, data_text(&data).as_bytes()).await?;
-    tracing::info!(sender, delivered = result.delivered, gone = result.gone, "broadcast done");
+    tracing::info!(
+        sender,
+        delivered = result.delivered,
+        gone = result.gone,
+        "broadcast done"
+    );
     Ok(response::json(
         200,
         &json!({"delivered": result.delivered, "gone": result.gone}),

@@ -46,9 +46,16 @@ async fn sends_data_to_every_connection_and_forgets_the_gone_ones() {
 
     assert_eq!(response.status_code, 200);
     assert_eq!(body_json(&response), json!({"delivered": 4, "gone": 1}));
-    let mut receivers: Vec<String> = aws.posts().iter().map(|p| p.connection_id.clone()).collect();
+    let mut receivers: Vec<String> = aws
+        .posts()
+        .iter()
+        .map(|p| p.connection_id.clone())
+        .collect();
     receivers.sort();
-    assert_eq!(receivers, ["SOqGjdZioAMCEeg=", "left=", "peer1=", "peer2=", "peer3="]);
+    assert_eq!(
+        receivers,
+        ["SOqGjdZioAMCEeg=", "left=", "peer1=", "peer2=", "peer3="]
+    );
     assert!(aws.posts().iter().all(|p| p.text() == "hello world"));
     assert_eq!(aws.deleted(), [(TABLE.to_string(), "left=".to_string())]);
     assert_eq!(
@@ -82,7 +89,13 @@ async fn a_failing_connection_fails_the_invocation_after_the_others_got_the_mess
     aws.create_table(TABLE, &["ok1=", "broken=", "ok2="]);
     aws.connect("ok1=");
     aws.connect("ok2=");
-    aws.reply("broken=", Reply::Error { status: 500, code: "InternalServerErrorException" });
+    aws.reply(
+        "broken=",
+        Reply::Error {
+            status: 500,
+            code: "InternalServerErrorException",
+        },
+    );
 
     let err = post_route::handle(&app, invoke(r#"{"action":"post","data":{"n":1}}"#))
         .await
@@ -109,7 +122,10 @@ async fn an_unreadable_table_fails_the_invocation() {
         .unwrap_err();
 
     assert_eq!(err.error_type(), "ConnectionsTableError");
-    assert!(err.to_string().contains("ResourceNotFoundException"), "{err}");
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
     assert!(aws.posts().is_empty());
 }
 

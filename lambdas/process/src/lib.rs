@@ -65,7 +65,9 @@ pub fn process(input: &Value, now: DateTime<Utc>) -> Result<Processed, InvalidDa
     let data = input.get("data").unwrap_or(&Value::Null);
     let kind = match data {
         Value::Null => {
-            return Err(InvalidData("the input has no data: send {\"data\": <any JSON>}".into()));
+            return Err(InvalidData(
+                "the input has no data: send {\"data\": <any JSON>}".into(),
+            ));
         }
         Value::String(s) if s.trim().is_empty() => {
             return Err(InvalidData("data is an empty string".into()));

@@ -44,9 +44,18 @@ fn other_values_are_measured_as_compact_json_and_extra_members_ignored() {
         processed.sha256,
         "015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"
     );
-    assert_eq!(process(&json!({"data": 123456}), at()).unwrap().kind, "number");
-    assert_eq!(process(&json!({"data": [1, 2]}), at()).unwrap().kind, "array");
-    assert_eq!(process(&json!({"data": false}), at()).unwrap().kind, "boolean");
+    assert_eq!(
+        process(&json!({"data": 123456}), at()).unwrap().kind,
+        "number"
+    );
+    assert_eq!(
+        process(&json!({"data": [1, 2]}), at()).unwrap().kind,
+        "array"
+    );
+    assert_eq!(
+        process(&json!({"data": false}), at()).unwrap().kind,
+        "boolean"
+    );
 }
 
 #[test]
@@ -71,9 +80,12 @@ fn missing_null_blank_and_oversized_data_are_invalid() {
 #[tokio::test]
 async fn the_handler_stamps_the_current_time() {
     let before = Utc::now();
-    let processed = process_task::handle(LambdaEvent::new(json!({"data": "123456"}), Context::default()))
-        .await
-        .expect("valid");
+    let processed = process_task::handle(LambdaEvent::new(
+        json!({"data": "123456"}),
+        Context::default(),
+    ))
+    .await
+    .expect("valid");
     let after = Utc::now();
 
     let stamped: DateTime<Utc> = processed.processed_at.parse().expect("RFC 3339");
@@ -81,9 +93,10 @@ async fn the_handler_stamps_the_current_time() {
     assert!(stamped >= before - chrono::Duration::milliseconds(1) && stamped <= after);
     assert!(processed.processed_at.ends_with('Z'));
 
-    let err: InvalidData = process_task::handle(LambdaEvent::new(json!({"data": ""}), Context::default()))
-        .await
-        .unwrap_err();
+    let err: InvalidData =
+        process_task::handle(LambdaEvent::new(json!({"data": ""}), Context::default()))
+            .await
+            .unwrap_err();
     assert_eq!(err.0, "data is an empty string");
     let output: Value = serde_json::to_value(&processed).unwrap();
     assert_eq!(output["processedAt"], processed.processed_at.as_str());

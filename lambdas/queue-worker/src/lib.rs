@@ -60,7 +60,10 @@ pub struct Reply<'a> {
 }
 
 /// Replies to every record in order; reports the first failed record and all after it.
-pub async fn handle(app: &App, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, FunctionError> {
+pub async fn handle(
+    app: &App,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, FunctionError> {
     let mut failed: Vec<String> = Vec::new();
     for record in &event.payload.records {
         let Some(message_id) = record.message_id.as_deref() else {

@@ -67,10 +67,19 @@ async fn replies_to_every_sender_in_order() {
     aws.connect("B=");
     let body = r#"{"action":"queue","MessageGroupId":"test","data":"hello world"}"#;
     let records = (0..10)
-        .map(|n| record(n, if n % 2 == 0 { "A=" } else { "B=" }, &format!("req{n}="), body))
+        .map(|n| {
+            record(
+                n,
+                if n % 2 == 0 { "A=" } else { "B=" },
+                &format!("req{n}="),
+                body,
+            )
+        })
         .collect();
 
-    let response = queue_worker::handle(&app, invoke(records)).await.expect("handled");
+    let response = queue_worker::handle(&app, invoke(records))
+        .await
+        .expect("handled");
 
     assert!(failures(&response).is_empty());
     let posts = aws.posts();
@@ -83,9 +92,17 @@ async fn replies_to_every_sender_in_order() {
     );
     let requests: Vec<String> = posts
         .iter()
-        .map(|p| serde_json::from_str::<Value>(&p.text()).unwrap()["requestId"].as_str().unwrap().to_owned())
+        .map(|p| {
+            serde_json::from_str::<Value>(&p.text()).unwrap()["requestId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    assert_eq!(requests, (0..10).map(|n| format!("req{n}=")).collect::<Vec<_>>());
+    assert_eq!(
+        requests,
+        (0..10).map(|n| format!("req{n}=")).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -95,7 +112,10 @@ async fn a_sender_that_left_is_not_a_failure() {
 
     let response = queue_worker::handle(
         &app,
-        invoke(vec![record(1, "left=", "r1=", "x"), record(2, "B=", "r2=", "y")]),
+        invoke(vec![
+            record(1, "left=", "r1=", "x"),
+            record(2, "B=", "r2=", "y"),
+        ]),
     )
     .await
     .unwrap();
@@ -111,7 +131,13 @@ async fn a_sender_that_left_is_not_a_failure() {
 async fn a_failure_reports_that_record_and_every_later_one() {
     let (aws, app) = setup().await;
     aws.connect("A=");
-    aws.reply("broken=", Reply::Error { status: 500, code: "InternalServerErrorException" });
+    aws.reply(
+        "broken=",
+        Reply::Error {
+            status: 500,
+            code: "InternalServerErrorException",
+        },
+    );
 
     let response = queue_worker::handle(
         &app,
@@ -145,11 +171,17 @@ async fn a_record_without_the_sender_attribute_is_reported() {
     let (aws, app) = setup().await;
     aws.connect("A=");
     let mut bad = record(1, "A=", "r1=", "x");
-    bad["messageAttributes"].as_object_mut().unwrap().remove("connectionId");
+    bad["messageAttributes"]
+        .as_object_mut()
+        .unwrap()
+        .remove("connectionId");
 
     let response = queue_worker::handle(&app, invoke(vec![bad])).await.unwrap();
 
-    assert_eq!(failures(&response), ["0e8f7d5c-0000-4000-8000-000000000001"]);
+    assert_eq!(
+        failures(&response),
+        ["0e8f7d5c-0000-4000-8000-000000000001"]
+    );
     assert!(aws.posts().is_empty());
 }
 

@@ -104,6 +104,40 @@ impl AwsService for TestDynamo {
     }
 }
 
+/// An SQS stand-in that records `SendMessage` bodies.
+#[derive(Default)]
+pub struct TestSqs {
+    pub sent: Mutex<Vec<Value>>,
+}
+
+impl AwsService for TestSqs {
+    fn target_prefix(&self) -> &'static str {
+        "AmazonSQS"
+    }
+    fn integration_name(&self) -> &'static str {
+        "sqs"
+    }
+    fn call(
+        &self,
+        request: ServiceRequest,
+    ) -> BoxFuture<'_, Result<ServiceResponse, ServiceError>> {
+        Box::pin(async move {
+            let body: Value = serde_json::from_slice(&request.body)
+                .map_err(|e| ServiceError::validation(e.to_string()))?;
+            if request.operation != "SendMessage" || !body["MessageBody"].is_string() {
+                return Err(ServiceError::client(
+                    "InvalidParameterValue",
+                    "bad SendMessage",
+                ));
+            }
+            self.sent.lock().unwrap().push(body);
+            Ok(ServiceResponse::json(
+                &json!({"MessageId": "m-1", "MD5OfMessageBody": "x"}),
+            ))
+        })
+    }
+}
+
 pub fn spec(name: &str, kind: MachineType, definition: Value) -> MachineSpec {
     MachineSpec {
         name: name.into(),
@@ -117,6 +151,7 @@ pub struct Fixture {
     pub svc: StepFunctions,
     pub lambda: Arc<TestLambda>,
     pub dynamo: Arc<TestDynamo>,
+    pub sqs: Arc<TestSqs>,
 }
 
 pub fn open(dir: &Path, machines: Vec<MachineSpec>, time_scale: f64) -> Fixture {
@@ -131,22 +166,34 @@ pub fn open_with(
 ) -> Fixture {
     let lambda = Arc::new(TestLambda::default());
     let dynamo = Arc::new(TestDynamo::default());
+    let sqs = Arc::new(TestSqs::default());
     let mut options = SfnOptions::new(dir);
     options.time_scale = time_scale;
     options.endpoint = endpoint.into();
-    let svc = StepFunctions::open(
-        options,
-        machines,
-        SfnBackends {
-            lambda: lambda.clone(),
-            services: vec![dynamo.clone()],
-        },
-    )
-    .expect("open");
+    // A just-shut-down service on the same file may still hold it for a
+    // moment (its writer thread ends when the last handle drops).
+    let started = Instant::now();
+    let svc = loop {
+        match StepFunctions::open(
+            options.clone(),
+            machines.clone(),
+            SfnBackends {
+                lambda: lambda.clone(),
+                services: vec![dynamo.clone(), sqs.clone()],
+            },
+        ) {
+            Ok(svc) => break svc,
+            Err(_) if started.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("open: {e}"),
+        }
+    };
     Fixture {
         svc,
         lambda,
         dynamo,
+        sqs,
     }
 }
 
