@@ -619,6 +619,8 @@ fn send_task_failure(inner: &Inner, body: &Value) -> Result<Value, ServiceError>
 }
 
 fn send_task_heartbeat(inner: &Inner, body: &Value) -> Result<Value, ServiceError> {
-    inner.tokens.heartbeat(token(body)?)?;
+    inner
+        .tokens
+        .heartbeat(token(body)?, crate::clock::epoch_millis())?;
     Ok(json!({}))
 }

@@ -1,12 +1,18 @@
 //! Task tokens: a `.waitForTaskToken` task parks on its token until
-//! SendTaskSuccess / SendTaskFailure arrives; SendTaskHeartbeat keeps it alive.
+//! SendTaskSuccess / SendTaskFailure arrives; SendTaskHeartbeat records when
+//! the worker last showed signs of life.
+//!
+//! `HeartbeatSeconds` itself is enforced by the engine (one owner for task
+//! timing, on the execution's clock): it asks
+//! [`Tokens::last_heartbeat_millis`] through `TaskInvoker::last_heartbeat_millis`.
+//! Heartbeats are stamped in wall-clock epoch milliseconds, so with a time
+//! scale other than 1 the heartbeat window is approximate.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use serde_json::Value;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 use wsflow_asl::TaskFailure;
 use wsflow_aws_wire::ServiceError;
 
@@ -14,7 +20,7 @@ type Outcome = Result<Value, TaskFailure>;
 
 struct Entry {
     done: oneshot::Sender<Outcome>,
-    heartbeat: Arc<Notify>,
+    last_heartbeat_millis: Option<i64>,
 }
 
 /// Tokens of the tasks currently waiting for a callback.
@@ -28,7 +34,6 @@ pub(crate) struct Waiter<'a> {
     tokens: &'a Tokens,
     token: String,
     done: Option<oneshot::Receiver<Outcome>>,
-    heartbeat: Arc<Notify>,
 }
 
 fn invalid_token() -> ServiceError {
@@ -44,19 +49,17 @@ impl Tokens {
     /// callback that arrives during the call is not lost).
     pub fn register(&self, token: &str) -> Waiter<'_> {
         let (tx, rx) = oneshot::channel();
-        let heartbeat = Arc::new(Notify::new());
         self.map().insert(
             token.to_owned(),
             Entry {
                 done: tx,
-                heartbeat: heartbeat.clone(),
+                last_heartbeat_millis: None,
             },
         );
         Waiter {
             tokens: self,
             token: token.to_owned(),
             done: Some(rx),
-            heartbeat,
         }
     }
 
@@ -71,44 +74,32 @@ impl Tokens {
         })
     }
 
-    /// SendTaskHeartbeat.
-    pub fn heartbeat(&self, token: &str) -> Result<(), ServiceError> {
-        let map = self.map();
-        let entry = map.get(token).ok_or_else(invalid_token)?;
-        entry.heartbeat.notify_one();
+    /// SendTaskHeartbeat, received at `now_millis`.
+    pub fn heartbeat(&self, token: &str, now_millis: i64) -> Result<(), ServiceError> {
+        let mut map = self.map();
+        let entry = map.get_mut(token).ok_or_else(invalid_token)?;
+        entry.last_heartbeat_millis = Some(now_millis);
         Ok(())
+    }
+
+    /// When the latest heartbeat for `token` arrived, if any.
+    pub fn last_heartbeat_millis(&self, token: &str) -> Option<i64> {
+        self.map().get(token).and_then(|e| e.last_heartbeat_millis)
     }
 }
 
 impl Waiter<'_> {
-    /// Waits for the callback. With `heartbeat_seconds`, fails with
-    /// `States.HeartbeatTimeout` when no heartbeat (or result) arrives within
-    /// that many seconds (real time) of the previous one.
-    pub async fn wait(mut self, heartbeat_seconds: Option<u64>) -> Outcome {
-        let Some(mut done) = self.done.take() else {
+    /// Waits for the callback (the engine races it against the state's
+    /// TimeoutSeconds / HeartbeatSeconds and drops it when they expire).
+    pub async fn wait(mut self) -> Outcome {
+        let Some(done) = self.done.take() else {
             return Err(TaskFailure::new(
                 "States.Runtime",
                 "task token already consumed",
             ));
         };
-        loop {
-            let beat = self.heartbeat.notified();
-            let window = async {
-                match heartbeat_seconds {
-                    Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                r = &mut done => {
-                    return r.unwrap_or_else(|_| Err(TaskFailure::new("States.Runtime", "task token dropped")));
-                }
-                _ = beat => continue,
-                _ = window => {
-                    return Err(TaskFailure { error: "States.HeartbeatTimeout".into(), cause: None });
-                }
-            }
-        }
+        done.await
+            .unwrap_or_else(|_| Err(TaskFailure::new("States.Runtime", "task token dropped")))
     }
 }
 

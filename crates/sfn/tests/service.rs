@@ -495,6 +495,62 @@ async fn wait_for_task_token_parks_until_send_task_success() {
 }
 
 #[tokio::test]
+async fn heartbeats_keep_a_callback_task_alive_and_silence_times_it_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = json!({
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "HeartbeatSeconds": 1,
+                "Parameters": {"FunctionName": "Capture", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": true
+            }
+        }
+    });
+    let f = open(dir.path(), vec![spec("Hb", Standard, def)], 1.0);
+    let start = |name: &'static str| {
+        let svc = f.svc.clone();
+        async move {
+            let r = call(
+                &svc,
+                "StartExecution",
+                json!({"stateMachineArn": machine_arn("Hb"), "name": name}),
+            )
+            .await;
+            r["executionArn"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // Heartbeats every 300 ms for 2.5 s (2.5 heartbeat windows): still alive.
+    let alive = start("alive").await;
+    let lambda = f.lambda.clone();
+    let token = eventually(|| lambda.tokens.lock().unwrap().first().cloned()).await;
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        call(&f.svc, "SendTaskHeartbeat", json!({"taskToken": token})).await;
+    }
+    assert_eq!(
+        call(&f.svc, "DescribeExecution", json!({"executionArn": alive})).await["status"],
+        "RUNNING"
+    );
+    call(
+        &f.svc,
+        "SendTaskSuccess",
+        json!({"taskToken": token, "output": "{\"ok\":1}"}),
+    )
+    .await;
+    assert_eq!(wait_done(&f.svc, &alive).await["status"], "SUCCEEDED");
+
+    // No heartbeat: States.HeartbeatTimeout after about a second.
+    let silent = start("silent").await;
+    let d = wait_done(&f.svc, &silent).await;
+    assert_eq!(d["status"], "FAILED", "{d}");
+    assert_eq!(d["error"], "States.HeartbeatTimeout", "{d}");
+}
+
+#[tokio::test]
 async fn records_history_and_machines_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let machines = || {

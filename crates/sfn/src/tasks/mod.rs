@@ -50,6 +50,10 @@ impl TaskInvoker for Inner {
     fn invoke<'a>(&'a self, call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
         Box::pin(invoke(self, call))
     }
+
+    fn last_heartbeat_millis(&self, task_token: &str) -> Option<i64> {
+        self.tokens.last_heartbeat_millis(task_token)
+    }
 }
 
 async fn invoke(inner: &Inner, call: TaskCall) -> Result<Value, TaskFailure> {
@@ -94,7 +98,7 @@ async fn invoke(inner: &Inner, call: TaskCall) -> Result<Value, TaskFailure> {
     match waiter {
         Some(w) => {
             result?;
-            w.wait(call.heartbeat_seconds).await
+            w.wait().await
         }
         None => result,
     }
