@@ -172,6 +172,11 @@ impl Stack {
         self.child.wait().expect("wait")
     }
 
+    /// Takes the data directory for a restart (the stack must be stopped).
+    pub fn take_data_dir(&mut self) -> tempfile::TempDir {
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"))
+    }
+
     /// Kills the process with SIGKILL (crash tests).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
