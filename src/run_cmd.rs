@@ -183,7 +183,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<bool> {
         (None, None) => Box::new(NoTasks),
         _ => bail!("--mocks and --test-case go together"),
     };
-    if !(args.time_scale >= 0.0) {
+    if args.time_scale.is_nan() || args.time_scale < 0.0 {
         bail!("--time-scale must be >= 0");
     }
     let clock = ScaledClock::new(args.time_scale);

@@ -59,6 +59,9 @@ pub struct UpArgs {
 /// Runs the local stack until Ctrl-C or SIGTERM.
 pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    if !args.time_scale.is_finite() || args.time_scale < 0.0 {
+        anyhow::bail!("--time-scale must be a finite number >= 0");
+    }
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;

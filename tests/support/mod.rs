@@ -142,6 +142,7 @@ impl Stack {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     panic!("the stack did not print its ready line in time (or exited)");
                 }
             }
