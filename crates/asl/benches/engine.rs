@@ -137,6 +137,21 @@ fn main() {
         n,
         10,
     );
+    measure(
+        "JSONata Pass (Output + Assign)",
+        &{
+            let mut def = chain(n, |_| {
+                json!({"Type": "Pass",
+                    "Output": {"a": "{% $states.input.a + 1 %}", "tag": "{% $prev & '-' & $string($states.input.a) %}"},
+                    "Assign": {"prev": "{% 'at' & $string($states.input.a) %}"}})
+            });
+            def["QueryLanguage"] = json!("JSONata");
+            def
+        },
+        &json!({"a": 0, "tag": ""}),
+        n,
+        5,
+    );
     let items: Vec<Value> = (0..10_000).map(|i| json!({"i": i})).collect();
     measure(
         "Map over 10,000 items (Pass processor)",

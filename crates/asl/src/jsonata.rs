@@ -2,24 +2,106 @@
 //! expressions, `$states` and variables as bindings, and AWS's added functions
 //! (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`).
 //!
-//! Evaluation uses the `jsonata-rs` crate. Its expression tree is tied to a
-//! per-evaluation arena, so the text is syntax-checked once at load and
-//! re-parsed per evaluation (parsing is a small part of evaluation cost).
+//! Evaluation uses the `jsonata-rs` crate. Its `JsonAta` handle ties one parsed
+//! expression to one arena, and every `evaluate` call allocates into that
+//! arena, so a handle cannot be kept and reused without its memory growing.
+//! Its expression tree, however, is an owned value, and its evaluator is
+//! reachable from inside a native function (`FunctionContext::evaluator`).
+//! So each expression is parsed **once**, at load: [`JExpr`] keeps an owned
+//! copy of the tree inside a closure (the tree's type is not exported, a
+//! closure can still own it). Each evaluation builds a per-call arena and a
+//! `JsonAta` for the constant trampoline `$__wsflow_run()`; the native
+//! `__wsflow_run` takes the current expression from a thread-local slot (a
+//! native function is a plain `fn` pointer and cannot capture it) and
+//! evaluates the pre-parsed tree in the `JsonAta`'s own frame and input, i.e.
+//! exactly as if it had been that `JsonAta`'s own expression. The user's
+//! expression text is never re-parsed.
+//!
+//! Known upstream limitation (jsonata-rs 0.3): every `evaluate` binds its ~55
+//! built-in functions as arena values whose `String` names are never freed
+//! (bumpalo does not run destructors), about 1.6 KiB per evaluation. That is
+//! inside jsonata-rs and independent of how the expression was parsed.
 
 use bumpalo::Bump;
 use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JV};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// True for a `{% … %}` string.
 pub fn is_expr(s: &str) -> bool {
     s.starts_with("{%") && s.ends_with("%}") && s.len() >= 4
 }
 
-/// A compiled (syntax-checked) JSONata expression.
-#[derive(Debug, Clone, PartialEq)]
+/// A pre-parsed expression: evaluates its owned tree with the evaluator of
+/// the current call.
+type Body =
+    dyn for<'a, 'e> Fn(FunctionContext<'a, 'e>) -> jsonata_rs::Result<&'a JV<'a>> + Send + Sync;
+
+/// Pins the higher-ranked signature on the closure that owns a parsed tree.
+fn body<F>(f: F) -> Arc<Body>
+where
+    F: for<'a, 'e> Fn(FunctionContext<'a, 'e>) -> jsonata_rs::Result<&'a JV<'a>>
+        + Send
+        + Sync
+        + 'static,
+{
+    Arc::new(f)
+}
+
+/// The constant expression each evaluation runs; it calls [`run_current`].
+const TRAMPOLINE: &str = "$__wsflow_run()";
+
+thread_local! {
+    /// The expression [`run_current`] evaluates (set by [`JExpr::eval`] for one call).
+    static CURRENT: RefCell<Option<Arc<Body>>> = const { RefCell::new(None) };
+}
+
+/// Restores the previous [`CURRENT`] on drop (also when evaluation panics).
+struct CurrentGuard(Option<Arc<Body>>);
+
+impl CurrentGuard {
+    fn set(b: Arc<Body>) -> CurrentGuard {
+        CurrentGuard(CURRENT.with(|c| c.borrow_mut().replace(b)))
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// Native `$__wsflow_run()`: evaluates the current pre-parsed expression.
+fn run_current<'a>(
+    ctx: FunctionContext<'a, '_>,
+    _args: &[&'a JV<'a>],
+) -> jsonata_rs::Result<&'a JV<'a>> {
+    match CURRENT.with(|c| c.borrow().clone()) {
+        Some(b) => b(ctx),
+        None => Ok(JV::undefined()),
+    }
+}
+
+/// A compiled JSONata expression: parsed once, evaluated many times.
+#[derive(Clone)]
 pub struct JExpr {
     /// The expression text without the `{% %}` delimiters.
     pub text: String,
+    body: Arc<Body>,
+}
+
+impl std::fmt::Debug for JExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JExpr").field("text", &self.text).finish()
+    }
+}
+
+impl PartialEq for JExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
 }
 
 /// A JSONata failure: `(error name, cause detail)`.
@@ -41,15 +123,22 @@ impl JExpr {
             .strip_prefix("{%")
             .and_then(|x| x.strip_suffix("%}"))
             .ok_or("not a JSONata expression")?;
-        let inner = inner.trim().to_string();
+        JExpr::compile(inner.trim())
+    }
+
+    /// Parses expression text (no delimiters) once into a reusable [`JExpr`].
+    pub fn compile(inner: &str) -> Result<JExpr, String> {
         let parsed = std::panic::catch_unwind(|| {
             let arena = Bump::new();
-            JsonAta::new(&inner, &arena)
-                .map(|_| ())
+            JsonAta::new(inner, &arena)
+                .map(|j| j.ast().clone())
                 .map_err(|e| e.to_string())
         });
         match parsed {
-            Ok(Ok(())) => Ok(JExpr { text: inner }),
+            Ok(Ok(ast)) => Ok(JExpr {
+                text: inner.to_string(),
+                body: body(move |ctx| ctx.evaluator.evaluate(&ast, ctx.input, &ctx.frame)),
+            }),
             Ok(Err(e)) => Err(format!(
                 "The JSONata expression '{inner}' is invalid: {}",
                 clean_error(&e)
@@ -60,10 +149,9 @@ impl JExpr {
 
     /// Evaluates with `$states` = `states` and the given variables.
     pub fn eval(&self, states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
-        let text = self.text.as_str();
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            eval_text(text, states, vars)
-        }));
+        let _current = CurrentGuard::set(self.body.clone());
+        let out =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| eval_current(states, vars)));
         match out {
             Ok(r) => r,
             Err(_) => Err(JError::Threw(
@@ -153,13 +241,16 @@ fn from_jv<'a>(v: &'a JV<'a>) -> Result<Option<Value>, JError> {
     }))
 }
 
-fn eval_text(text: &str, states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
+/// Runs [`TRAMPOLINE`] (and so the expression in [`CURRENT`]) in a fresh per-call arena.
+fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
     let arena = Bump::new();
-    let j = JsonAta::new(text, &arena).map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
+    let j =
+        JsonAta::new(TRAMPOLINE, &arena).map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
     j.assign_var("states", to_jv(&arena, states));
     for (k, v) in vars {
         j.assign_var(k, to_jv(&arena, v));
     }
+    j.register_function("__wsflow_run", 0, run_current);
     j.register_function("partition", 2, fn_partition);
     j.register_function("range", 3, fn_range);
     j.register_function("hash", 2, fn_hash);
@@ -180,12 +271,31 @@ fn to_json<'a>(v: &'a JV<'a>) -> Value {
     from_jv(v).ok().flatten().unwrap_or(Value::Null)
 }
 
+/// Argument `i` as a number: `Ok(None)` when absent or undefined, JSONata's
+/// `T0410` signature error when it is present but not a number.
+fn num_arg<'a>(
+    ctx: &FunctionContext<'a, '_>,
+    args: &[&'a JV<'a>],
+    i: usize,
+) -> jsonata_rs::Result<Option<f64>> {
+    match args.get(i) {
+        None => Ok(None),
+        Some(a) if a.is_undefined() => Ok(None),
+        Some(a) if a.is_number() => Ok(Some(a.as_f64())),
+        Some(_) => Err(jsonata_rs::Error::T0410ArgumentNotValid(
+            ctx.char_index,
+            i + 1,
+            ctx.name.to_string(),
+        )),
+    }
+}
+
 fn fn_partition<'a>(
     ctx: FunctionContext<'a, '_>,
     args: &[&'a JV<'a>],
 ) -> jsonata_rs::Result<&'a JV<'a>> {
     let arr = args.first().map(|a| to_json(a)).unwrap_or(Value::Null);
-    let n = args.get(1).map(|a| a.as_f64()).unwrap_or(1.0).max(1.0) as usize;
+    let n = num_arg(&ctx, args, 1)?.unwrap_or(1.0).max(1.0) as usize;
     let items = match arr {
         Value::Array(a) => a,
         other => vec![other],
@@ -198,8 +308,8 @@ fn fn_range<'a>(
     ctx: FunctionContext<'a, '_>,
     args: &[&'a JV<'a>],
 ) -> jsonata_rs::Result<&'a JV<'a>> {
-    let f = |i: usize| args.get(i).map(|a| a.as_f64() as i64).unwrap_or(0);
-    let (s, e, st) = (f(0), f(1), f(2));
+    let f = |i: usize| Ok::<i64, jsonata_rs::Error>(num_arg(&ctx, args, i)?.unwrap_or(0.0) as i64);
+    let (s, e, st) = (f(0)?, f(1)?, f(2)?);
     let mut out = Vec::new();
     if st != 0 {
         let mut i = s;
@@ -292,7 +402,7 @@ fn fn_format_base<'a>(
     ctx: FunctionContext<'a, '_>,
     args: &[&'a JV<'a>],
 ) -> jsonata_rs::Result<&'a JV<'a>> {
-    let n = args.first().map(|a| a.as_f64().round() as i64).unwrap_or(0);
+    let n = num_arg(&ctx, args, 0)?.unwrap_or(0.0).round() as i64;
     let radix = args
         .get(1)
         .filter(|r| r.is_number())
@@ -404,5 +514,86 @@ pub fn cause_text(field: &str, expr: &str, err: &JError) -> String {
         JError::Threw(m) => format!(
             "The JSONata expression '{expr}' specified for the field '{field}' threw an error during evaluation. {m}"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Variables;
+    use serde_json::json;
+
+    fn states(input: Value) -> Value {
+        json!({ "input": input })
+    }
+
+    #[test]
+    fn evaluates_the_tree_parsed_at_load_not_the_text() {
+        let mut e = JExpr::compile_field("{% $states.input.a + $x %}").unwrap();
+        // Spoil the text: evaluation must not depend on it any more.
+        e.text = "this ) is ( not JSONata".into();
+        let mut vars = Variables::new();
+        for i in 0..50 {
+            vars.insert("x".into(), json!(i));
+            assert_eq!(
+                e.eval(&states(json!({"a": 100})), &vars),
+                Ok(json!(100 + i))
+            );
+        }
+    }
+
+    #[test]
+    fn lambdas_recursion_and_custom_functions_work_from_the_parsed_tree() {
+        let vars = Variables::new();
+        let e = JExpr::compile(
+            r#"($f := function($n){ $n <= 1 ? 1 : $n * $f($n - 1) }; {"f": $f(5), "p": $partition([1,2,3], 2), "t": $type($states.input)})"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.eval(&states(json!({})), &vars),
+            Ok(json!({"f": 120, "p": [[1, 2], [3]], "t": "object"}))
+        );
+        // Two expressions alternating on one thread each see their own tree.
+        let a = JExpr::compile("$states.input.v & 'a'").unwrap();
+        let b = JExpr::compile("$states.input.v & 'b'").unwrap();
+        for _ in 0..3 {
+            assert_eq!(a.eval(&states(json!({"v": "1"})), &vars), Ok(json!("1a")));
+            assert_eq!(b.eval(&states(json!({"v": "2"})), &vars), Ok(json!("2b")));
+        }
+    }
+
+    #[test]
+    fn errors_and_undefined_keep_their_texts() {
+        let vars = Variables::new();
+        let e = JExpr::compile("$states.input.nothing").unwrap();
+        assert_eq!(e.eval(&states(json!({})), &vars), Err(JError::Undefined));
+        let e = JExpr::compile("$notAFunction()").unwrap();
+        assert_eq!(
+            e.eval(&states(json!({})), &vars),
+            Err(JError::Threw(
+                "T1006: Attempted to invoke a non-function".into()
+            ))
+        );
+        assert!(
+            JExpr::compile_field("{% 1 + %}")
+                .unwrap_err()
+                .starts_with("The JSONata expression '1 +' is invalid")
+        );
+        // AWS's added functions reject non-numbers instead of panicking.
+        for text in [
+            "$partition([1, 2], 'a')",
+            "$range(1, 'x', 1)",
+            "$formatBase('7', 2)",
+        ] {
+            let r = JExpr::compile(text)
+                .unwrap()
+                .eval(&states(json!({})), &vars);
+            assert!(
+                matches!(&r, Err(JError::Threw(m)) if m.starts_with("T0410: Argument")),
+                "{text}: {r:?}"
+            );
+        }
+        // The thread-local slot is cleared after each evaluation.
+        assert!(CURRENT.with(|c| c.borrow().is_none()));
     }
 }

@@ -324,3 +324,148 @@ fn execution_future_is_send() {
     let out = rt.block_on(fut);
     assert_eq!(out.status, ExecutionStatus::Succeeded);
 }
+
+/// Asserts AWS's `States.DataLimitExceeded` failure naming `state`.
+fn assert_data_limit(out: &wsflow_asl::ExecutionOutcome, state: &str) {
+    assert_eq!(out.status, ExecutionStatus::Failed, "{out:?}");
+    assert_eq!(out.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        out.cause.as_deref(),
+        Some(
+            format!(
+                "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."
+            )
+            .as_str()
+        )
+    );
+}
+
+fn no_tasks() -> FnTasks<impl Fn(&TaskCall) -> Result<Value, TaskFailure> + Send + Sync> {
+    invoker(|_| Err(TaskFailure::new("States.TaskFailed", "no tasks here")))
+}
+
+#[tokio::test]
+async fn map_aggregate_over_256_kib_is_data_limit_exceeded() {
+    // 150 iterations each return the 2,000-byte string: ~300 KB aggregated,
+    // though every iteration output and the execution input are small.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.idx",
+        "ItemSelector": {"s.$": "$.s"},
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
+    let input = |n: usize| json!({"s": "x".repeat(2000), "idx": (0..n).collect::<Vec<_>>()});
+    let out = run(def.clone(), input(150), &no_tasks(), &FakeClock::default()).await;
+    assert_data_limit(&out, "M");
+    // 100 iterations (~200 KB) fit.
+    let out = run(def, input(100), &no_tasks(), &FakeClock::default()).await;
+    assert_eq!(out.status, ExecutionStatus::Succeeded, "{out:?}");
+    assert_eq!(out.output.unwrap().as_array().map(Vec::len), Some(100));
+}
+
+#[tokio::test]
+async fn parallel_aggregate_over_256_kib_is_data_limit_exceeded() {
+    let branch = |n: &str| json!({"StartAt": n, "States": {n: {"Type": "Pass", "End": true}}});
+    let def = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "Branches": [branch("B1"), branch("B2")], "End": true}}});
+    let out = run(
+        def,
+        json!({"s": "y".repeat(140_000)}),
+        &no_tasks(),
+        &FakeClock::default(),
+    )
+    .await;
+    assert_data_limit(&out, "Par");
+}
+
+#[tokio::test]
+async fn parameters_built_by_intrinsics_over_256_kib_are_data_limit_exceeded() {
+    let def = json!({"StartAt": "Big", "States": {"Big": {"Type": "Pass",
+        "Parameters": {"f.$": "States.Format('{}{}{}', $.s, $.s, $.s)"}, "End": true}}});
+    let out = run(
+        def.clone(),
+        json!({"s": "z".repeat(100_000)}),
+        &no_tasks(),
+        &FakeClock::default(),
+    )
+    .await;
+    assert_data_limit(&out, "Big");
+    // The same template on a small input is fine.
+    let out = run(def, json!({"s": "z"}), &no_tasks(), &FakeClock::default()).await;
+    assert_eq!(out.output, Some(json!({"f": "zzz"})));
+
+    // States.ArrayRange builds 1,000 items per call; copies of it add up.
+    let range = "States.ArrayRange(100000000, 100000999, 1)";
+    let mut params = serde_json::Map::new();
+    for i in 0..30 {
+        params.insert(format!("r{i}.$"), json!(range));
+    }
+    let def = json!({"StartAt": "R", "States": {"R": {"Type": "Pass", "Parameters": params, "End": true}}});
+    let out = run(def, json!({}), &no_tasks(), &FakeClock::default()).await;
+    assert_data_limit(&out, "R");
+}
+
+#[tokio::test]
+async fn task_parameters_and_result_path_merge_are_measured() {
+    // Parameters copying the input three times: the task is never called.
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "Parameters": {"a.$": "$.s", "b.$": "$.s", "c.$": "$.s"}, "End": true}}});
+    let tasks = no_tasks();
+    let out = run(
+        def,
+        json!({"s": "q".repeat(100_000)}),
+        &tasks,
+        &FakeClock::default(),
+    )
+    .await;
+    assert_data_limit(&out, "T");
+    assert!(tasks.1.lock().unwrap().is_empty());
+
+    // A 150 KB input plus a copy of itself under ResultPath.
+    let def = json!({"StartAt": "Copy", "States": {"Copy": {"Type": "Pass", "ResultPath": "$.copy", "End": true}}});
+    let out = run(
+        def,
+        json!({"s": "q".repeat(150_000)}),
+        &no_tasks(),
+        &FakeClock::default(),
+    )
+    .await;
+    assert_data_limit(&out, "Copy");
+}
+
+#[tokio::test]
+async fn jsonata_output_over_256_kib_is_data_limit_exceeded() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "J", "States": {"J": {"Type": "Pass",
+        "Output": "{% $states.input.s & $states.input.s %}", "End": true}}});
+    let out = run(
+        def,
+        json!({"s": "j".repeat(150_000)}),
+        &no_tasks(),
+        &FakeClock::default(),
+    )
+    .await;
+    assert_data_limit(&out, "J");
+}
+
+#[tokio::test]
+async fn execution_input_over_256_kib_fails_and_large_but_legal_documents_pass() {
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"s.$": "$.s"}, "Next": "B"},
+        "B": {"Type": "Pass", "End": true}}});
+    let out = run(
+        def.clone(),
+        json!({"s": "i".repeat(262_144)}),
+        &no_tasks(),
+        &FakeClock::default(),
+    )
+    .await;
+    assert_eq!(out.status, ExecutionStatus::Failed);
+    assert_eq!(out.error.as_deref(), Some("States.DataLimitExceeded"));
+    // {"s":"…"} is 8 bytes around the string: 262,136 characters is exactly the limit.
+    let s = "i".repeat(262_136);
+    let out = run(def, json!({"s": s}), &no_tasks(), &FakeClock::default()).await;
+    assert_eq!(out.status, ExecutionStatus::Succeeded, "{:?}", out.error);
+    assert_eq!(out.output, Some(json!({"s": s})));
+    assert_eq!(
+        wsflow_asl::limits::execution_input_error(&"x".repeat(262_145)).as_deref(),
+        Some(
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144"
+        )
+    );
+    assert_eq!(wsflow_asl::limits::execution_input_error("{}"), None);
+}

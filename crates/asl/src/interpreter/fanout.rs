@@ -240,14 +240,14 @@ impl Exec<'_> {
                     map_item: Some((i, item)),
                 };
                 let c = self.context_object(st, sc.entered_at, 0, &frame, None);
-                io::template(t, eff, &c, vars)?
+                crate::limits::check(&st.name, io::template(t, eff, &c, vars)?)?
             } else if let Some(t) = &spec.item_selector_ata {
                 let frame = Frame {
                     map_item: Some((i, item)),
                 };
                 let c = self.context_object(st, sc.entered_at, 0, &frame, None);
                 let s = states_obj(raw, None, None, Some(c));
-                jeval(t, &s, vars, "ItemSelector")?
+                crate::limits::check(&st.name, jeval(t, &s, vars, "ItemSelector")?)?
             } else {
                 item
             };

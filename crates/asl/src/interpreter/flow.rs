@@ -35,7 +35,7 @@ impl Exec<'_> {
                     r.clone()
                 } else if let Some(p) = &st.parameters {
                     let eff = io::io_path(&st.input_path, &raw, &ctx, vars)?;
-                    io::template(p, &eff, &ctx, vars)?
+                    crate::limits::check(&st.name, io::template(p, &eff, &ctx, vars)?)?
                 } else if matches!(st.input_path, crate::definition::IoPath::Identity)
                     && matches!(st.result_path, crate::definition::ResultPath::Replace)
                     && st.assign.is_none()
@@ -47,13 +47,7 @@ impl Exec<'_> {
                     io::io_path(&st.input_path, &raw, &ctx, vars)?.into_owned()
                 };
                 if *result_too_large {
-                    return Err(ExecError::new(
-                        crate::error::DATA_LIMIT_EXCEEDED,
-                        format!(
-                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                            st.name
-                        ),
-                    ));
+                    return Err(crate::limits::data_limit_error(&st.name));
                 }
                 self.jsonpath_tail(st, raw, res, &ctx, vars, prev)
             }
@@ -334,7 +328,7 @@ impl Exec<'_> {
                     self.clock.sleep_until(deadline).await;
                 }
                 let out = match &st.output {
-                    Some(t) => jeval(t, &states, vars, "Output")?,
+                    Some(t) => crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?,
                     None => raw.clone(),
                 };
                 let assigned = match &st.assign {
@@ -380,7 +374,7 @@ impl Exec<'_> {
                 };
                 let out_t = b_out.or(st.output.as_ref());
                 let out = match out_t {
-                    Some(t) => jeval(t, &states, vars, "Output")?,
+                    Some(t) => crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?,
                     None => raw.clone(),
                 };
                 let mut assigned: Option<serde_json::Map<String, Value>> = None;

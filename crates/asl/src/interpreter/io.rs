@@ -255,8 +255,14 @@ impl Exec<'_> {
             Some(a) => assign_jsonpath(a, &result, ctx, vars)?,
             None => None,
         };
+        // Results and Parameters were measured where they were made; only a
+        // ResultSelector or a ResultPath merge can make the output larger.
+        let grows = matches!(st.result_path, ResultPath::Path(_)) || st.result_selector.is_some();
         let merged = result_path(&st.result_path, raw, result)?;
         let out = output(&st.output_path, merged, ctx, vars)?;
+        if grows {
+            crate::limits::check_ref(&st.name, &out)?;
+        }
         let detail = assigned.and_then(|m| commit(vars, m, self.history.is_some()));
         Ok(self.finish(st, out, prev, detail.as_ref()))
     }

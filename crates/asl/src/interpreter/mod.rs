@@ -113,7 +113,15 @@ pub async fn run_execution(
     });
     let m = machine.machine();
     let mut vars = Variables::new();
-    let run = exec.run_graph(&m.graph, input, &mut vars, prev);
+    let run: crate::BoxFuture<'_, _> = if crate::limits::too_large(&input) {
+        // The StartExecution API rejects such input first (see
+        // `limits::execution_input_error`); this guards direct callers.
+        Box::pin(futures::future::ready(Err(
+            crate::limits::execution_data_limit_error(),
+        )))
+    } else {
+        exec.run_graph(&m.graph, input, &mut vars, prev)
+    };
     let result = match m.timeout_seconds {
         None => run.await,
         Some(t) => {

@@ -4,9 +4,7 @@
 use super::io::{self, jeval, states_obj};
 use super::{Ev, Exec, Frame, StateCtx, Step, state_error};
 use crate::definition::{Dyn, Kind, QueryLanguage, State};
-use crate::error::{
-    DATA_LIMIT_EXCEEDED, ExecError, HEARTBEAT_TIMEOUT, QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT,
-};
+use crate::error::{ExecError, HEARTBEAT_TIMEOUT, QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT};
 use crate::retry;
 use crate::task::TaskCall;
 use crate::value::{Sources, Variables};
@@ -123,14 +121,14 @@ impl Exec<'_> {
         // Effective input and payload.
         let (eff, payload) = if jsonata {
             let p = match &st.arguments {
-                Some(t) => jeval(t, &states, vars, "Arguments")?,
+                Some(t) => crate::limits::check(&st.name, jeval(t, &states, vars, "Arguments")?)?,
                 None => raw.clone(),
             };
             (raw.clone(), p)
         } else {
             let eff = io::io_path(&st.input_path, &raw, &ctx, vars)?.into_owned();
             let p = match &st.parameters {
-                Some(t) => io::template(t, &eff, &ctx, vars)?,
+                Some(t) => crate::limits::check(&st.name, io::template(t, &eff, &ctx, vars)?)?,
                 None => eff.clone(),
             };
             (eff, p)
@@ -172,14 +170,15 @@ impl Exec<'_> {
                     )
                     .await
                 }
-                Kind::Parallel { branches } => {
-                    self.run_parallel(st, branches, payload.clone(), vars, prev)
-                        .await
-                }
-                Kind::Map(spec) => {
-                    self.run_map(sc, spec, &raw, &eff, &ctx, &states, vars, prev)
-                        .await
-                }
+                // The aggregated branch/iteration outputs are new data.
+                Kind::Parallel { branches } => self
+                    .run_parallel(st, branches, payload.clone(), vars, prev)
+                    .await
+                    .and_then(|v| crate::limits::check(&st.name, v)),
+                Kind::Map(spec) => self
+                    .run_map(sc, spec, &raw, &eff, &ctx, &states, vars, prev)
+                    .await
+                    .and_then(|v| crate::limits::check(&st.name, v)),
                 _ => Err(ExecError::runtime("internal: not an action state")),
             };
             match r {
@@ -216,7 +215,9 @@ impl Exec<'_> {
                         st.uses_context.then(|| ctx.clone()),
                     );
                     let out = match &st.output {
-                        Some(t) => jeval(t, &states, vars, "Output")?,
+                        Some(t) => {
+                            crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?
+                        }
                         None => result,
                     };
                     let assigned = match &st.assign {
@@ -250,7 +251,9 @@ impl Exec<'_> {
                         st.uses_context.then(|| ctx.clone()),
                     );
                     let out = match &c.output {
-                        Some(t) => jeval(t, &states, vars, "Output")?,
+                        Some(t) => {
+                            crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?
+                        }
                         None => errout.clone(),
                     };
                     let assigned = match &c.assign {
@@ -373,13 +376,7 @@ impl Exec<'_> {
             }
         };
         let r = match r {
-            Ok(v) if crate::limits::too_large(&v) => Err(ExecError::new(
-                DATA_LIMIT_EXCEEDED,
-                format!(
-                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                    st.name
-                ),
-            )),
+            Ok(v) if crate::limits::too_large(&v) => Err(crate::limits::data_limit_error(&st.name)),
             other => other,
         };
         if self.history.is_some() {
