@@ -49,6 +49,16 @@ pub(crate) async fn dispatch(inner: &Inner, op: &str, body: &Value) -> Result<Va
 
 // ---- request field helpers -------------------------------------------------
 
+/// The `input` of StartExecution / StartSyncExecution, with AWS's 256 KiB
+/// limit enforced at the API (ValidationException), before anything runs.
+fn execution_input(body: &Value) -> Result<Option<&str>, ServiceError> {
+    let input = opt_str(body, "input")?;
+    if let Some(message) = input.and_then(wsflow_asl::limits::execution_input_error) {
+        return Err(ServiceError::validation(message));
+    }
+    Ok(input)
+}
+
 fn opt_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ServiceError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -148,7 +158,7 @@ async fn start_execution(inner: &Inner, body: &Value) -> Result<Value, ServiceEr
         &me(inner)?,
         arn,
         opt_str(body, "name")?,
-        opt_str(body, "input")?,
+        execution_input(body)?,
     )
     .await?;
     Ok(json!({
@@ -206,7 +216,7 @@ async fn start_sync_execution(inner: &Inner, body: &Value) -> Result<Value, Serv
         &me(inner)?,
         arn,
         opt_str(body, "name")?,
-        opt_str(body, "input")?,
+        execution_input(body)?,
     )
     .await?;
     Ok(execution_json(&rec, true))

@@ -220,6 +220,11 @@ async fn names_and_requests_are_validated() {
         ),
         (
             "StartExecution",
+            json!({"stateMachineArn": m, "input": format!("\"{}\"", "x".repeat(262_143))}),
+            "ValidationException",
+        ),
+        (
+            "StartExecution",
             json!({"stateMachineArn": "not-an-arn"}),
             "InvalidArn",
         ),
