@@ -44,6 +44,9 @@ use crate::{
     urlencoding,
 };
 
+/// Initial per-connection read buffer (tungstenite grows it as frames need).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Messages waiting for the writer; a full channel makes posters wait.
 const OUTBOUND_CAPACITY: usize = 1024;
 /// Messages received but not yet dispatched; a full channel stops reading.
@@ -177,7 +180,11 @@ pub(crate) async fn handshake(
     event_headers.sort_by_key(|(k, _)| k.to_ascii_lowercase());
     let query = parse_query(uri.query());
 
+    // tungstenite's default 128 KiB read buffer is zero-filled on the first
+    // read, so every idle connection would keep 128 KiB resident; frames are
+    // at most 32 KiB and the buffer grows on demand, so start small.
     let mut ws = ws
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_frame_size(config.limits.max_frame_bytes)
         .max_message_size(config.limits.max_message_bytes);
     if let Some(route) = &inner.connect {
