@@ -18,8 +18,10 @@ pub mod arn;
 mod error;
 mod lambda;
 mod service;
+mod xml;
 
 pub use arn::Account;
 pub use error::ServiceError;
 pub use lambda::{LambdaInvokeError, LambdaInvoker};
 pub use service::{AwsService, BoxFuture, Protocol, ServiceRequest, ServiceResponse};
+pub use xml::xml_escape;

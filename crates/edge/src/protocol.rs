@@ -4,7 +4,7 @@ use axum::{
     body::Body,
     http::{HeaderValue, Response, StatusCode},
 };
-use wsflow_aws_wire::{ServiceError, ServiceResponse};
+use wsflow_aws_wire::{ServiceError, ServiceResponse, xml_escape};
 
 /// Turns a successful service response into an HTTP response.
 pub(crate) fn success(resp: ServiceResponse, request_id: &str) -> Response<Body> {
@@ -63,22 +63,6 @@ pub(crate) fn query_error(err: &ServiceError, request_id: &str) -> Response<Body
     out
 }
 
-/// Escapes text for an XML element body.
-pub(crate) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +72,5 @@ mod tests {
         let err = ServiceError::client("InvalidParameterValue", "a <b> & c");
         let resp = query_error(&err, "r1");
         assert_eq!(resp.status(), 400);
-        assert_eq!(xml_escape("a <b> & c"), "a &lt;b&gt; &amp; c");
     }
 }

@@ -9,22 +9,7 @@ use serde_json::Value;
 /// SQS's XML namespace.
 pub const XMLNS: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
 
-/// Escapes XML text.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use wsflow_aws_wire::xml_escape as escape;
 
 fn scalar(v: &Value) -> String {
     match v {

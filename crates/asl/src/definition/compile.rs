@@ -457,33 +457,24 @@ impl C {
     }
 
     fn dyn_u64(&mut self, o: &Map<String, Value>, k: &str, loc: &str) -> Option<Dyn<u64>> {
-        let kp = format!("{k}Path");
-        if let Some(v) = o.get(&kp) {
-            return self.jpath(v, &format!("{loc}/{kp}")).map(Dyn::Path);
-        }
-        match o.get(k)? {
-            Value::String(s) if jsonata::is_expr(s) => match JExpr::compile_field(s) {
-                Ok(e) => Some(Dyn::Expr(e)),
-                Err(m) => {
-                    self.err(SCHEMA, m, format!("{loc}/{k}"));
-                    None
-                }
-            },
-            v => match v.as_u64() {
-                Some(n) => Some(Dyn::Lit(n)),
-                None => {
-                    self.err(
-                        SCHEMA,
-                        format!("The value for the field '{k}' must be a non-negative integer"),
-                        format!("{loc}/{k}"),
-                    );
-                    None
-                }
-            },
-        }
+        self.dyn_number(o, k, loc, Value::as_u64, "a non-negative integer")
     }
 
     fn dyn_f64(&mut self, o: &Map<String, Value>, k: &str, loc: &str) -> Option<Dyn<f64>> {
+        self.dyn_number(o, k, loc, Value::as_f64, "a number")
+    }
+
+    /// A numeric field with its `…Path` form and JSONata form: `k` as a literal
+    /// (read by `literal`, described as `what` in the error), `kPath` as a
+    /// reference path, or `{% … %}`.
+    fn dyn_number<T>(
+        &mut self,
+        o: &Map<String, Value>,
+        k: &str,
+        loc: &str,
+        literal: fn(&Value) -> Option<T>,
+        what: &str,
+    ) -> Option<Dyn<T>> {
         let kp = format!("{k}Path");
         if let Some(v) = o.get(&kp) {
             return self.jpath(v, &format!("{loc}/{kp}")).map(Dyn::Path);
@@ -496,12 +487,12 @@ impl C {
                     None
                 }
             },
-            v => match v.as_f64() {
+            v => match literal(v) {
                 Some(n) => Some(Dyn::Lit(n)),
                 None => {
                     self.err(
                         SCHEMA,
-                        format!("The value for the field '{k}' must be a number"),
+                        format!("The value for the field '{k}' must be {what}"),
                         format!("{loc}/{k}"),
                     );
                     None
