@@ -48,6 +48,11 @@ pub struct UpArgs {
     /// Build function binaries in the debug profile (default: the profile wsflow itself was built in).
     #[arg(long)]
     pub debug_functions: bool,
+    /// At most this many processes (execution environments) per function at once; further
+    /// invocations wait for a free one. AWS scales a function up to the account's concurrency
+    /// (1,000 by default); on a small machine fewer processes cost less CPU per invocation.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub function_concurrency: u16,
     /// Close connections idle for this many seconds (AWS: 600).
     #[arg(long, default_value_t = 600)]
     pub idle_timeout: u64,
@@ -128,6 +133,14 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         "wsflow ready in {} ms: ws://127.0.0.1:{port}/{stage}",
         started.elapsed().as_millis()
     );
+
+    // Standard executions a crash or a stop left RUNNING continue from their
+    // histories; their tasks reach the functions and the port served below.
+    match local.sfn.resume_running() {
+        Ok(0) => {}
+        Ok(n) => eprintln!("wsflow: resumed {n} Standard execution(s) left RUNNING"),
+        Err(e) => eprintln!("wsflow: cannot resume RUNNING executions: {e}"),
+    }
 
     let signal = shutdown::signal();
     let serve = axum::serve(

@@ -31,6 +31,7 @@ pub mod path;
 pub mod payload;
 pub mod retry;
 pub mod task;
+pub mod test_state;
 pub mod validate;
 pub mod value;
 

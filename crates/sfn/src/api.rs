@@ -40,6 +40,7 @@ pub(crate) async fn dispatch(inner: &Inner, op: &str, body: &Value) -> Result<Va
         "SendTaskSuccess" => send_task_success(inner, body),
         "SendTaskFailure" => send_task_failure(inner, body),
         "SendTaskHeartbeat" => send_task_heartbeat(inner, body),
+        "TestState" => crate::test_state::test_state(inner, body).await,
         other => Err(ServiceError::client(
             "UnknownOperationException",
             format!("Unknown operation {other}"),
@@ -59,7 +60,7 @@ fn execution_input(body: &Value) -> Result<Option<&str>, ServiceError> {
     Ok(input)
 }
 
-fn opt_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ServiceError> {
+pub(crate) fn opt_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ServiceError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -70,7 +71,7 @@ fn opt_str<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ServiceE
     }
 }
 
-fn req_str<'a>(body: &'a Value, field: &str) -> Result<&'a str, ServiceError> {
+pub(crate) fn req_str<'a>(body: &'a Value, field: &str) -> Result<&'a str, ServiceError> {
     opt_str(body, field)?.ok_or_else(|| {
         ServiceError::validation(format!(
             "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
@@ -78,7 +79,7 @@ fn req_str<'a>(body: &'a Value, field: &str) -> Result<&'a str, ServiceError> {
     })
 }
 
-fn max_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ServiceError> {
+pub(crate) fn max_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ServiceError> {
     match value {
         Some(v) if v.chars().count() > max => Err(ServiceError::validation(format!(
             "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {max}"
@@ -87,7 +88,7 @@ fn max_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ServiceEr
     }
 }
 
-fn opt_bool(body: &Value, field: &str, default: bool) -> Result<bool, ServiceError> {
+pub(crate) fn opt_bool(body: &Value, field: &str, default: bool) -> Result<bool, ServiceError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(*b),
@@ -428,7 +429,7 @@ fn machine_type(body: &Value) -> Result<MachineType, ServiceError> {
     }
 }
 
-fn check_role(role: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_role(role: &str) -> Result<(), ServiceError> {
     match wsflow_aws_wire::arn::parse(role) {
         Some(a) if a.service == "iam" => Ok(()),
         _ => Err(ServiceError::client(

@@ -53,6 +53,16 @@ impl ScaledClock {
     }
 }
 
+impl ScaledClock {
+    /// Moves this clock forward (never back) so that `now_millis() >= millis`.
+    pub fn advance_to(&self, millis: i64) {
+        let behind = millis - self.now_millis();
+        if behind > 0 {
+            self.offset.fetch_add(behind, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Clock for ScaledClock {
     fn now_millis(&self) -> i64 {
         epoch_millis() + self.offset.load(Ordering::Relaxed)

@@ -5,22 +5,23 @@
 //! the store (group-committed), and the final record is committed before the
 //! execution leaves the in-memory `live` map, so a reader always finds it in
 //! one place or the other. Express executions never touch the database.
+//! [`resume_all`] restarts, at start-up, the Standard executions a crash or a
+//! stop left RUNNING, replaying their histories (see [`crate::replay`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{oneshot, watch};
-use wsflow_asl::{Clock, ExecutionContext, ExecutionOutcome, HistoryEvent, HistorySink};
+use wsflow_asl::{Clock, ExecutionContext, ExecutionOutcome, HistorySink};
 use wsflow_aws_wire::ServiceError;
 
 use crate::MachineType;
 use crate::clock::{ScaledClock, epoch_millis};
 use crate::names::{check_name, invalid_arn, split_states_arn};
 use crate::records::{ExecutionRecord, Status};
+use crate::replay::{HistoryRecorder, Journal, ResumeClock, TaskReplay};
 use crate::service::{Inner, Machine};
-use crate::store::Store;
 
 /// Express executions' duration limit (always real time).
 pub(crate) const EXPRESS_LIMIT: Duration = Duration::from_secs(300);
@@ -202,7 +203,7 @@ pub(crate) async fn start(
     let ctx = context(&m, &rec);
     let guard = RunningGuard::new(inner.clone());
     tokio::spawn(async move {
-        drive(guard.0.clone(), m, live, input_value, ctx, stop_rx).await;
+        drive(guard.0.clone(), m, live, input_value, ctx, stop_rx, None).await;
         drop(guard);
     });
     Ok(Started {
@@ -234,6 +235,11 @@ enum End {
     ExpressTimeout,
 }
 
+/// Everything a resumed execution replays: its stored history, indexed.
+struct Resume {
+    journal: Journal,
+}
+
 async fn drive(
     inner: Arc<Inner>,
     m: Arc<Machine>,
@@ -241,13 +247,39 @@ async fn drive(
     input: Value,
     ctx: ExecutionContext,
     stop_rx: oneshot::Receiver<StopRequest>,
+    resume: Option<Resume>,
 ) {
-    let clock = ScaledClock::new(inner.time_scale);
     let arn = ctx.execution_arn.clone();
-    let sink = (m.kind == MachineType::Standard).then(|| StoreSink::new(&arn, inner.store.clone()));
-    let history = sink.as_ref().map(|s| s as &dyn HistorySink);
+    let standard = m.kind == MachineType::Standard;
+    let (recorder, recorded) = match resume {
+        Some(r) => {
+            let (rec, tasks) = HistoryRecorder::resume(
+                &arn,
+                inner.store.clone(),
+                ctx.start_time_millis,
+                r.journal,
+            );
+            (Some(rec), tasks)
+        }
+        None if standard => (
+            Some(HistoryRecorder::new(
+                &arn,
+                inner.store.clone(),
+                ctx.start_time_millis,
+            )),
+            Vec::new(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let scaled = ScaledClock::new(inner.time_scale);
+    let clock: Box<dyn Clock> = match &recorder {
+        Some(r) => Box::new(ResumeClock::new(scaled, r.progress())),
+        None => Box::new(scaled),
+    };
+    let tasks = TaskReplay::new(&*inner, recorded);
+    let history = recorder.as_ref().map(|s| s as &dyn HistorySink);
     let mut shutdown = inner.shutdown.subscribe();
-    let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &*inner, &clock, history);
+    let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &tasks, &*clock, history);
     let limit = async {
         if m.kind == MachineType::Express {
             tokio::time::sleep(EXPRESS_LIMIT).await
@@ -269,9 +301,9 @@ async fn drive(
         }
     };
     let mut rec = lock(&live.record).clone();
-    apply_end(&mut rec, end, clock.now_millis(), sink.as_ref());
+    apply_end(&mut rec, end, clock.now_millis(), recorder.as_ref());
     *lock(&live.record) = rec.clone();
-    if m.kind == MachineType::Standard {
+    if standard {
         inner.store.put_execution(&rec);
         if let Err(e) = inner.store.sync().await {
             tracing::error!(%arn, "final execution record not committed: {e}");
@@ -281,7 +313,60 @@ async fn drive(
     live.done.send_replace(Some(rec));
 }
 
-fn apply_end(rec: &mut ExecutionRecord, end: End, now: i64, sink: Option<&StoreSink>) {
+/// Resumes every Standard execution the database shows as RUNNING (the
+/// stack stopped or crashed while it ran) by replaying its history (see
+/// [`crate::replay`]). Returns how many were resumed.
+pub(crate) fn resume_all(inner: &Arc<Inner>) -> Result<usize, crate::store::StoreError> {
+    let running: Vec<ExecutionRecord> = inner
+        .store
+        .executions_with_prefix("")?
+        .into_iter()
+        .filter(|r| r.status == Status::Running)
+        .collect();
+    // Register every execution before any runs, so a parent resuming a
+    // `states:startExecution.sync` task finds its resumed child.
+    let mut ready = Vec::new();
+    for rec in running {
+        let arn = rec.execution_arn.clone();
+        if lock(&inner.live).contains_key(&arn) {
+            continue;
+        }
+        let Some(m) = inner.machine(&rec.state_machine_arn) else {
+            tracing::warn!(%arn, machine = %rec.state_machine_arn, "cannot resume: its state machine no longer exists; left RUNNING");
+            continue;
+        };
+        let input = match serde_json::from_str(&rec.input) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(%arn, "cannot resume: stored input does not parse: {e}");
+                continue;
+            }
+        };
+        let journal = Journal::new(&inner.store.history(&arn)?);
+        let ctx = context(&m, &rec);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (done_tx, _) = watch::channel(None);
+        let live = Arc::new(Live {
+            record: Mutex::new(rec),
+            stop: Mutex::new(Some(stop_tx)),
+            done: done_tx,
+        });
+        lock(&inner.live).insert(arn, live.clone());
+        ready.push((m, live, input, ctx, stop_rx, journal));
+    }
+    let resumed = ready.len();
+    for (m, live, input, ctx, stop_rx, journal) in ready {
+        let guard = RunningGuard::new(inner.clone());
+        tokio::spawn(async move {
+            let resume = Some(Resume { journal });
+            drive(guard.0.clone(), m, live, input, ctx, stop_rx, resume).await;
+            drop(guard);
+        });
+    }
+    Ok(resumed)
+}
+
+fn apply_end(rec: &mut ExecutionRecord, end: End, now: i64, sink: Option<&HistoryRecorder>) {
     rec.stop_millis = Some(now.max(rec.start_millis));
     match end {
         End::Outcome(o) => {
@@ -397,8 +482,12 @@ pub(crate) async fn stop(
         .store
         .history(arn)
         .map_err(|e| ServiceError::internal(e.to_string()))?;
-    let sink = StoreSink::new(arn, inner.store.clone());
-    sink.last_id.store(history.len() as u64, Ordering::Relaxed);
+    let (sink, _) = HistoryRecorder::resume(
+        arn,
+        inner.store.clone(),
+        rec.start_millis,
+        Journal::new(&history),
+    );
     let now = epoch_millis();
     apply_end(&mut rec, End::Stopped((error, cause)), now, Some(&sink));
     inner.store.put_execution(&rec);
@@ -415,50 +504,4 @@ pub(crate) async fn finished(
     mut done: watch::Receiver<Option<ExecutionRecord>>,
 ) -> Option<ExecutionRecord> {
     done.wait_for(|r| r.is_some()).await.ok()?.clone()
-}
-
-/// Streams an execution's history events into the store.
-pub(crate) struct StoreSink {
-    arn: String,
-    store: Store,
-    last_id: AtomicU64,
-}
-
-impl StoreSink {
-    fn new(arn: &str, store: Store) -> Self {
-        Self {
-            arn: arn.to_owned(),
-            store,
-            last_id: AtomicU64::new(0),
-        }
-    }
-
-    /// Appends the `ExecutionAborted` event (the engine is gone by then).
-    fn aborted(&self, now: i64, error: Option<&str>, cause: Option<&str>) {
-        let prev = self.last_id.load(Ordering::Relaxed);
-        let mut details = serde_json::Map::new();
-        if let Some(e) = error {
-            details.insert("error".into(), json!(e));
-        }
-        if let Some(c) = cause {
-            details.insert("cause".into(), json!(c));
-        }
-        let event = json!({
-            "timestamp": crate::clock::epoch_seconds(now),
-            "type": "ExecutionAborted",
-            "id": prev + 1,
-            "previousEventId": prev,
-            "executionAbortedEventDetails": details,
-        });
-        self.last_id.store(prev + 1, Ordering::Relaxed);
-        self.store.append_event(&self.arn, prev + 1, &event);
-    }
-}
-
-impl HistorySink for StoreSink {
-    fn record(&self, event: HistoryEvent) {
-        self.last_id.fetch_max(event.id, Ordering::Relaxed);
-        self.store
-            .append_event(&self.arn, event.id, &event.to_json());
-    }
 }

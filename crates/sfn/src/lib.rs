@@ -11,9 +11,10 @@
 //! Module map: [`names`] (AWS name/ARN rules), [`clock`] (scaled time),
 //! [`records`] and [`store`] (what is kept and where), `service` (the
 //! [`StepFunctions`] handle and its registry), `executions` (running,
-//! stopping, finishing executions), `api` (one function per API operation),
-//! `tokens` (waitForTaskToken callbacks), `tasks` (one module per
-//! integration).
+//! stopping, finishing executions), `replay` (resuming them after a
+//! crash), `api` (one function per API operation), `tokens`
+//! (waitForTaskToken callbacks), `tasks` (one module per integration),
+//! `test_state` (the TestState operation).
 #![warn(missing_docs)]
 
 mod api;
@@ -21,9 +22,11 @@ pub mod clock;
 mod executions;
 pub mod names;
 pub mod records;
+mod replay;
 mod service;
 pub mod store;
 mod tasks;
+mod test_state;
 mod tokens;
 
 use std::path::PathBuf;

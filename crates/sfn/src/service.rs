@@ -77,9 +77,9 @@ impl StepFunctions {
     /// earlier runs.
     ///
     /// Standard executions the database still shows as RUNNING (the stack
-    /// stopped while they ran) stay RUNNING: they are not re-run (that would
-    /// repeat their side effects) and resuming them from their history is
-    /// future work. They can be inspected, and StopExecution aborts them.
+    /// stopped or crashed while they ran) are not started here: call
+    /// [`StepFunctions::resume_running`] once the integrations they call are
+    /// reachable.
     pub fn open(
         options: SfnOptions,
         machines: Vec<MachineSpec>,
@@ -151,6 +151,14 @@ impl StepFunctions {
             running,
         });
         Ok(StepFunctions { inner })
+    }
+
+    /// Resumes every Standard execution the database shows as RUNNING by
+    /// replaying its stored history: recorded task results are reused, Waits
+    /// keep their original deadlines, and the history continues without a
+    /// duplicated event. Returns how many executions were resumed.
+    pub fn resume_running(&self) -> Result<usize, SfnError> {
+        Ok(crate::executions::resume_all(&self.inner)?)
     }
 
     /// Stops running executions (Standard ones stay RUNNING in the database),

@@ -1,84 +1,18 @@
-//! Over real HTTP: the AWS SDK for Rust against the service behind a tiny
-//! `X-Amz-Target` router (the stack's real edge router lives in the root
-//! package), and `apigateway:invoke` against a real HTTP server.
+//! Over real HTTP: the AWS SDK for Rust against the service (see
+//! `sdk_http`), TestState, and `apigateway:invoke` against a real HTTP server.
 
 mod common;
+mod sdk_http;
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
-use aws_sdk_sfn::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
-use aws_sdk_sfn::error::BoxError;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use common::*;
 use serde_json::{Value, json};
-use wsflow_aws_wire::{AwsService, Protocol, ServiceRequest};
 use wsflow_sfn::MachineType::{Express, Standard};
-use wsflow_sfn::StepFunctions;
-
-async fn route(State(svc): State<StepFunctions>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let Some(("AWSStepFunctions", op)) = target.split_once('.') else {
-        return (StatusCode::BAD_REQUEST, "unknown target").into_response();
-    };
-    let req = ServiceRequest {
-        operation: op.to_owned(),
-        protocol: Protocol::Json,
-        body: body.to_vec(),
-    };
-    match svc.call(req).await {
-        Ok(r) => (
-            StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
-            [(header::CONTENT_TYPE, r.content_type)],
-            r.body,
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-            [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
-            e.json_body(svc.error_namespace()),
-        )
-            .into_response(),
-    }
-}
-
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}")
-}
-
-/// The Rust SDK prepends `sync-` to the host for StartSyncExecution (AWS's
-/// `sync-states` endpoint) and, unlike boto3/JS, has no switch to turn host
-/// prefixes off; against a local endpoint this interceptor removes it.
-#[derive(Debug)]
-struct StripSyncPrefix;
-
-impl Intercept for StripSyncPrefix {
-    fn name(&self) -> &'static str {
-        "StripSyncPrefix"
-    }
-    fn modify_before_transmit(
-        &self,
-        ctx: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let uri = ctx.request().uri().replacen("://sync-", "://", 1);
-        ctx.request_mut().set_uri(uri)?;
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn aws_sdk_for_rust_drives_the_service_over_http() {
@@ -98,20 +32,7 @@ async fn aws_sdk_for_rust_drives_the_service_over_http() {
         ],
         0.0,
     );
-    let endpoint = serve(
-        axum::Router::new()
-            .route("/", post(route))
-            .with_state(f.svc.clone()),
-    )
-    .await;
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .interceptor(StripSyncPrefix)
-        .build();
-    let client = aws_sdk_sfn::Client::from_conf(config);
+    let client = sdk_http::client(&sdk_http::serve_service(&f.svc).await);
 
     let sync = client
         .start_sync_execution()
@@ -209,7 +130,7 @@ async fn connections(
 #[tokio::test]
 async fn apigateway_invoke_posts_to_connections() {
     let posts: Posts = Arc::default();
-    let endpoint = serve(
+    let endpoint = sdk_http::serve(
         axum::Router::new()
             .route("/{stage}/@connections/{id}", post(connections))
             .with_state(posts.clone()),
@@ -273,4 +194,213 @@ async fn apigateway_invoke_posts_to_connections() {
         serde_json::from_str::<Value>(body).unwrap(),
         json!({"message": "done"})
     );
+}
+
+fn json_text(s: Option<&str>) -> Value {
+    serde_json::from_str(s.expect("a JSON text field")).expect("valid JSON text")
+}
+
+#[tokio::test]
+async fn test_state_through_the_aws_sdk() {
+    use aws_sdk_sfn::types::{InspectionLevel, MockErrorOutput, MockInput, TestExecutionStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let f = open(dir.path(), vec![], 0.0);
+    let client = sdk_http::client(&sdk_http::serve_service(&f.svc).await);
+    let role = "arn:aws:iam::123456789012:role/test";
+
+    // A mocked result: the integration is not called.
+    let task = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": lambda_arn("Echo"), "Payload.$": "$"},
+        "ResultSelector": {"body.$": "$.Payload"},
+        "Next": "Store"
+    });
+    let r = client
+        .test_state()
+        .definition(task.to_string())
+        .role_arn(role)
+        .input(r#"{"a":1}"#)
+        .mock(
+            MockInput::builder()
+                .result(r#"{"Payload":{"mocked":true},"StatusCode":200}"#)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("TestState with a mocked result");
+    assert_eq!(r.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(r.next_state(), Some("Store"));
+    assert_eq!(json_text(r.output()), json!({"body": {"mocked": true}}));
+    assert!(r.inspection_data().is_none(), "INFO level");
+    assert!(f.lambda.calls.lock().unwrap().is_empty());
+
+    // No mock: the service's real Lambda integration runs.
+    let r = client
+        .test_state()
+        .definition(task.to_string())
+        .input(r#"{"a":2}"#)
+        .send()
+        .await
+        .expect("TestState against the real integration");
+    assert_eq!(r.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(json_text(r.output()), json!({"body": {"a": 2}}));
+    assert_eq!(f.lambda.calls.lock().unwrap().len(), 1);
+
+    // A mocked error that a catcher takes.
+    let guarded = json!({
+        "Type": "Task",
+        "Resource": lambda_arn("Echo"),
+        "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 3, "MaxAttempts": 2}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recover"}],
+        "End": true
+    });
+    let failing = |error: &str| {
+        MockInput::builder()
+            .error_output(
+                MockErrorOutput::builder()
+                    .error(error)
+                    .cause("mocked cause")
+                    .build(),
+            )
+            .build()
+    };
+    let r = client
+        .test_state()
+        .definition(guarded.to_string())
+        .input(r#"{"k":"v"}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .mock(failing("Boom"))
+        .send()
+        .await
+        .expect("TestState with a mocked error");
+    assert_eq!(r.status(), Some(&TestExecutionStatus::CaughtError));
+    assert_eq!(r.next_state(), Some("Recover"));
+    assert_eq!(r.error(), Some("Boom"));
+    assert_eq!(
+        json_text(r.output()),
+        json!({"k": "v", "error": {"Error": "Boom", "Cause": "mocked cause"}})
+    );
+    let details = r
+        .inspection_data()
+        .and_then(|d| d.error_details())
+        .expect("errorDetails");
+    assert_eq!(details.catch_index(), Some(0));
+
+    // An error a retrier matches is RETRIABLE (nothing is retried).
+    let r = client
+        .test_state()
+        .definition(guarded.to_string())
+        .inspection_level(InspectionLevel::Debug)
+        .mock(failing("Throttled"))
+        .send()
+        .await
+        .expect("TestState retriable");
+    assert_eq!(r.status(), Some(&TestExecutionStatus::Retriable));
+    assert_eq!(r.next_state(), None);
+    let details = r
+        .inspection_data()
+        .and_then(|d| d.error_details())
+        .expect("errorDetails");
+    assert_eq!(details.retry_index(), Some(0));
+    assert_eq!(details.retry_backoff_interval_seconds(), Some(3));
+
+    // Choice: the next state is the branch taken.
+    let choice = json!({
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.kind", "StringEquals": "echo", "Next": "Echo"}],
+        "Default": "Other"
+    });
+    for (input, next) in [(r#"{"kind":"echo"}"#, "Echo"), (r#"{"kind":"x"}"#, "Other")] {
+        let r = client
+            .test_state()
+            .definition(choice.to_string())
+            .input(input)
+            .send()
+            .await
+            .expect("TestState Choice");
+        assert_eq!(r.status(), Some(&TestExecutionStatus::Succeeded));
+        assert_eq!(r.next_state(), Some(next));
+    }
+
+    // Pass with Parameters at DEBUG: every processing step.
+    let pass = json!({
+        "Type": "Pass",
+        "InputPath": "$.in",
+        "Parameters": {"greeting.$": "States.Format('hi {}', $.name)"},
+        "ResultPath": "$.out",
+        "End": true
+    });
+    let r = client
+        .test_state()
+        .definition(pass.to_string())
+        .input(r#"{"in":{"name":"ada"}}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("TestState Pass DEBUG");
+    assert_eq!(r.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(r.next_state(), None);
+    let d = r.inspection_data().expect("inspectionData at DEBUG");
+    assert_eq!(json_text(d.input()), json!({"in": {"name": "ada"}}));
+    assert_eq!(json_text(d.after_input_path()), json!({"name": "ada"}));
+    assert_eq!(
+        json_text(d.after_parameters()),
+        json!({"greeting": "hi ada"})
+    );
+    assert_eq!(json_text(d.result()), json!({"greeting": "hi ada"}));
+    assert_eq!(
+        json_text(d.after_result_path()),
+        json!({"in": {"name": "ada"}, "out": {"greeting": "hi ada"}})
+    );
+    assert_eq!(json_text(r.output()), json_text(d.after_result_path()));
+
+    // One state of a whole machine, with workflow variables.
+    let machine = json!({
+        "StartAt": "First",
+        "States": {
+            "First": {"Type": "Pass", "Next": "Greet"},
+            "Greet": {"Type": "Pass", "Parameters": {"who.$": "$who"}, "Assign": {"greeted.$": "$.who"}, "End": true}
+        }
+    });
+    let r = client
+        .test_state()
+        .definition(machine.to_string())
+        .state_name("Greet")
+        .variables(r#"{"who":"grace"}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("TestState with stateName and variables");
+    assert_eq!(json_text(r.output()), json!({"who": "grace"}));
+    assert_eq!(
+        json_text(r.inspection_data().and_then(|d| d.variables())),
+        json!({"who": "grace", "greeted": "grace"})
+    );
+
+    // Errors: invalid definition, mock on a Pass, invalid input.
+    let err = client
+        .test_state()
+        .definition(r#"{"Type":"Pass","Next":42}"#)
+        .send()
+        .await
+        .expect_err("invalid definition");
+    let err = err.into_service_error();
+    assert!(err.is_invalid_definition(), "{err:?}");
+    let err = client
+        .test_state()
+        .definition(pass.to_string())
+        .mock(MockInput::builder().result("{}").build())
+        .send()
+        .await
+        .expect_err("mock on a Pass");
+    assert!(err.into_service_error().is_validation_exception());
+    let err = client
+        .test_state()
+        .definition(pass.to_string())
+        .input("{not json")
+        .send()
+        .await
+        .expect_err("bad input");
+    assert!(err.into_service_error().is_invalid_execution_input());
 }

@@ -10,7 +10,7 @@ use crate::value::{Sources, Variables};
 use serde_json::Value;
 
 impl Exec<'_> {
-    pub(super) async fn run_jsonpath(
+    pub(crate) async fn run_jsonpath(
         &self,
         sc: &StateCtx<'_>,
         raw: Value,
@@ -299,7 +299,7 @@ impl Exec<'_> {
         }
     }
 
-    pub(super) async fn run_jsonata(
+    pub(crate) async fn run_jsonata(
         &self,
         sc: &StateCtx<'_>,
         raw: Value,

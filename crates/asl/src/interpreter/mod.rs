@@ -8,7 +8,7 @@
 mod events;
 mod fanout;
 mod flow;
-mod io;
+pub(crate) mod io;
 mod task;
 
 use crate::context::ExecutionContext;
@@ -68,7 +68,9 @@ pub(crate) struct Exec<'a> {
     pub clock: &'a dyn Clock,
     pub history: Option<&'a dyn HistorySink>,
     pub next_event: AtomicU64,
-    pub token_seq: AtomicU64,
+    /// Task tokens issued so far, per (state, input) digest: makes tokens
+    /// reproducible when an execution is replayed (see [`Exec::task_token`]).
+    pub tokens_issued: std::sync::Mutex<std::collections::HashMap<[u8; 32], u64>>,
 }
 
 /// Where a state runs: its context extras (Map item) and enclosing variables.
@@ -102,7 +104,7 @@ pub async fn run_execution(
         clock,
         history,
         next_event: AtomicU64::new(1),
-        token_seq: AtomicU64::new(0),
+        tokens_issued: Default::default(),
     };
     let mut prev = 0;
     exec.event(&mut prev, "ExecutionStarted", || {
@@ -282,14 +284,16 @@ impl<'a> Exec<'a> {
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<Step, ExecError> {
+        let entered_id = self.event(prev, events::entered(st.type_name), || {
+            Some(Ev::details("stateEnteredEventDetails", json!({"name": st.name, "input": io::to_text(&input), "inputDetails": {"truncated": false}})))
+        });
+        // Read after the entered event is recorded: a clock that replays a
+        // stored history then reports the original entry time.
         let entered_at = if st.uses_context {
             self.clock.now_millis()
         } else {
             0
         };
-        let entered_id = self.event(prev, events::entered(st.type_name), || {
-            Some(Ev::details("stateEnteredEventDetails", json!({"name": st.name, "input": io::to_text(&input), "inputDetails": {"truncated": false}})))
-        });
         let sc = StateCtx {
             st,
             entered_id,

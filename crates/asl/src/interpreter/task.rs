@@ -31,7 +31,48 @@ fn resource_parts(resource: &str) -> (String, String) {
 }
 
 impl Exec<'_> {
-    fn dyn_u64(
+    /// A `.waitForTaskToken` token: a digest of the execution ARN, the state,
+    /// its input and how many tokens this state has been given for that
+    /// input, shaped like a UUID. Unguessable without the execution's ARN and
+    /// data, unique within the execution, and the same when a resumed
+    /// execution replays its history, so a callback holding the token still
+    /// reaches the task after a restart.
+    pub(crate) fn task_token(&self, state: &str, input: &Value) -> String {
+        use sha2::{Digest, Sha256};
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(state.as_bytes())
+            .chain_update([0])
+            .chain_update(input.to_string().as_bytes())
+            .finalize()
+            .into();
+        let n = {
+            let mut issued = self.tokens_issued.lock().unwrap_or_else(|p| p.into_inner());
+            let n = issued.entry(key).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let d = Sha256::new()
+            .chain_update(self.ctx.execution_arn.as_bytes())
+            .chain_update([0])
+            .chain_update(key)
+            .chain_update(n.to_be_bytes())
+            .finalize();
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&d[..16]);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+
+    pub(crate) fn dyn_u64(
         &self,
         d: Option<&Dyn<u64>>,
         eff: &Value,
@@ -100,14 +141,7 @@ impl Exec<'_> {
         let jsonata = st.ql == QueryLanguage::JsonAta;
         let token = match &st.kind {
             Kind::Task { resource, .. } if resource.ends_with(".waitForTaskToken") => {
-                self.token_seq
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Some(
-                    crate::intrinsics::apply_named(crate::intrinsics::Func::Uuid, vec![])
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                )
+                Some(self.task_token(&st.name, &raw))
             }
             _ => None,
         };
@@ -276,7 +310,7 @@ impl Exec<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn invoke_task(
+    pub(crate) async fn invoke_task(
         &self,
         st: &State,
         resource: &str,
