@@ -276,7 +276,8 @@ async fn drive(
         Some(r) => Box::new(ResumeClock::new(scaled, r.progress())),
         None => Box::new(scaled),
     };
-    let tasks = TaskReplay::new(&*inner, recorded);
+    let barrier = recorder.as_ref().map(|_| inner.store.clone());
+    let tasks = TaskReplay::new(&*inner, recorded, barrier);
     let history = recorder.as_ref().map(|s| s as &dyn HistorySink);
     let mut shutdown = inner.shutdown.subscribe();
     let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &tasks, &*clock, history);

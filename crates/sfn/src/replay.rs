@@ -17,7 +17,9 @@
 //!   the history with the recorded result or error, without calling the
 //!   integration again. A task with no recorded completion was in flight at
 //!   the crash and is invoked again (at-least-once, as AWS documents for a
-//!   Lambda invocation whose outcome was not recorded).
+//!   Lambda invocation whose outcome was not recorded). Before any real
+//!   invocation the history so far is committed, so a task never runs
+//!   unless its `…Scheduled` event survives a crash.
 //! - [`ResumeClock`] reports, while nothing new has happened yet, the
 //!   timestamp of the last matched stored event, so a Wait entered before the
 //!   crash computes its original deadline, a finished Wait or retry back-off
@@ -429,14 +431,24 @@ impl Clock for ResumeClock {
 pub(crate) struct TaskReplay<'a> {
     inner: &'a dyn TaskInvoker,
     recorded: Mutex<Vec<RecordedTask>>,
+    /// For Standard executions: the store whose pending writes (the task's
+    /// `…Scheduled` event among them) are committed before the task runs.
+    barrier: Option<Store>,
 }
 
 impl<'a> TaskReplay<'a> {
-    /// Answers from `recorded` where it can, from `inner` otherwise.
-    pub fn new(inner: &'a dyn TaskInvoker, recorded: Vec<RecordedTask>) -> Self {
+    /// Answers from `recorded` where it can, from `inner` otherwise; with a
+    /// `barrier`, a real invocation waits until the history so far is durable,
+    /// so no task runs whose scheduling a crash could forget.
+    pub fn new(
+        inner: &'a dyn TaskInvoker,
+        recorded: Vec<RecordedTask>,
+        barrier: Option<Store>,
+    ) -> Self {
         Self {
             inner,
             recorded: Mutex::new(recorded),
+            barrier,
         }
     }
 
@@ -458,7 +470,18 @@ impl TaskInvoker for TaskReplay<'_> {
             Some(Recorded::Succeeded(v)) => Box::pin(std::future::ready(Ok(v))),
             Some(Recorded::Failed(f)) => Box::pin(std::future::ready(Err(f))),
             Some(Recorded::TimedOut) => Box::pin(std::future::pending()),
-            None => self.inner.invoke(call),
+            None => match &self.barrier {
+                None => self.inner.invoke(call),
+                Some(store) => Box::pin(async move {
+                    store.sync().await.map_err(|e| {
+                        TaskFailure::new(
+                            "States.Runtime",
+                            format!("execution history not durable: {e}"),
+                        )
+                    })?;
+                    self.inner.invoke(call).await
+                }),
+            },
         }
     }
 
@@ -573,7 +596,7 @@ mod tests {
 
     #[tokio::test]
     async fn task_replay_answers_recorded_calls_once_then_goes_live() {
-        let replay = TaskReplay::new(&Fails, recorded_tasks(&lambda_history()));
+        let replay = TaskReplay::new(&Fails, recorded_tasks(&lambda_history()), None);
         let call = TaskCall {
             state_name: "T".into(),
             resource: "arn:f".into(),
