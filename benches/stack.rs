@@ -6,7 +6,11 @@
 //! time, round trips through Lambda processes, resident memory per idle
 //! connection), so this binary prints a table of figures instead of timing a
 //! closure. Environment knobs: `STACK_BENCH_IDLE` (idle connections,
-//! default 10,000), `STACK_BENCH_WINDOW_SECS` (throughput window, default 5).
+//! default 10,000), `STACK_BENCH_WINDOW_SECS` (throughput window, default 5),
+//! `STACK_BENCH_BINARIES` (a directory of prebuilt `wsflow` + function
+//! binaries to measure instead of building the workspace's),
+//! `STACK_BENCH_UP_ARGS` (extra `wsflow up` flags, e.g.
+//! `--function-concurrency 8`).
 
 // The crate root is `benches/stack.rs`: its modules live in `benches/stack/`.
 #[path = "stack/clients.rs"]
@@ -266,6 +270,10 @@ impl Report {
             "wsflow local stack (release, --time-scale 0, 127.0.0.1); {} CPU(s), load average at start {}",
             f.cpus, f.load
         );
+        let up_args = std::env::var("STACK_BENCH_UP_ARGS").unwrap_or_default();
+        if !up_args.trim().is_empty() {
+            println!("wsflow up flags (STACK_BENCH_UP_ARGS): {}", up_args.trim());
+        }
         println!("{}", "-".repeat(120));
         row("measure", "figure".into(), "issue 4 target");
         println!("{}", "-".repeat(120));

@@ -38,8 +38,17 @@ pub struct Binaries {
 impl Binaries {
     /// Builds `wsflow` and every function binary in the release profile (a
     /// no-op when they are fresh) and locates them.
+    ///
+    /// With `STACK_BENCH_BINARIES=<dir>` set, nothing is built: `<dir>` holds
+    /// `wsflow` and the function binaries (e.g. a copy of an earlier build, to
+    /// measure two builds side by side under the same load).
     pub fn build() -> Result<Binaries, String> {
         let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        if let Some(dir) = std::env::var_os("STACK_BENCH_BINARIES") {
+            let functions_dir = PathBuf::from(dir);
+            eprintln!("bench: prebuilt binaries in {}", functions_dir.display());
+            return Self::located(workspace, functions_dir.join("wsflow"), functions_dir);
+        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
         eprintln!("bench: cargo build --release --workspace --bins");
         let status = Command::new(cargo)
@@ -58,6 +67,15 @@ impl Binaries {
             .parent()
             .ok_or("the wsflow binary has no directory")?
             .to_path_buf();
+        Self::located(workspace, wsflow, functions_dir)
+    }
+
+    /// Checks that the binaries the bench runs are there.
+    fn located(
+        workspace: PathBuf,
+        wsflow: PathBuf,
+        functions_dir: PathBuf,
+    ) -> Result<Binaries, String> {
         for bin in ["wsflow", "echo-route", "default-route", "process-task"] {
             if !functions_dir.join(bin).is_file() {
                 return Err(format!("{bin} is missing in {}", functions_dir.display()));
@@ -104,6 +122,12 @@ impl StackProcess {
             .arg(dir.path().join("data"))
             .arg("--functions-dir")
             .arg(&bins.functions_dir)
+            // Extra `wsflow up` flags to measure, e.g. `--function-concurrency 8`.
+            .args(
+                std::env::var("STACK_BENCH_UP_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
             // The CLI's default log level, as a user gets it.
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

@@ -86,6 +86,7 @@ pub async fn start(
         spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
         spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
         spec.handler = f.handler.clone();
+        spec.max_concurrency = usize::from(args.function_concurrency);
         specs.push(spec);
     }
     let options = HostOptions {

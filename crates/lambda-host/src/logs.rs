@@ -75,17 +75,39 @@ impl FunctionLog {
     }
 
     pub(crate) fn emit(&self, stream: LogStream, line: &str) {
+        self.emit_lines(stream, &[line]);
+    }
+
+    /// Emits `lines` in order; on the console as one write (one system call
+    /// for e.g. `END` + `REPORT`, and no other line can come between them).
+    pub(crate) fn emit_lines(&self, stream: LogStream, lines: &[&str]) {
         match &self.sink {
             LogSink::Console => {
-                let text = if self.prefix {
-                    format!("[{}] {line}\n", self.function)
-                } else {
-                    format!("{line}\n")
-                };
-                // One write per line so lines of concurrent processes do not
+                let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 40).sum());
+                for line in lines {
+                    if self.prefix {
+                        text.push('[');
+                        text.push_str(&self.function);
+                        text.push_str("] ");
+                    }
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                // One write per call so lines of concurrent processes do not
                 // interleave; a closed stderr is not the function's problem.
                 let _ = std::io::stderr().lock().write_all(text.as_bytes());
             }
+            _ => {
+                for line in lines {
+                    self.emit_one(stream, line);
+                }
+            }
+        }
+    }
+
+    fn emit_one(&self, stream: LogStream, line: &str) {
+        match &self.sink {
+            LogSink::Console => self.emit_lines(stream, &[line]),
             LogSink::Tracing => {
                 tracing::info!(target: "lambda", function = %self.function, "{line}")
             }
@@ -116,7 +138,7 @@ impl FunctionLog {
         if !self.platform_enabled() {
             return;
         }
-        self.platform(&format!("END RequestId: {}", report.request_id));
+        let end = format!("END RequestId: {}", report.request_id);
         let ms = report.duration.as_secs_f64() * 1000.0;
         let mut line = format!(
             "REPORT RequestId: {}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
@@ -131,7 +153,7 @@ impl FunctionLog {
                 init.as_secs_f64() * 1000.0
             ));
         }
-        self.platform(&line);
+        self.emit_lines(LogStream::Platform, &[&end, &line]);
     }
 }
 

@@ -18,7 +18,7 @@ use wsflow_aws_wire::LambdaInvokeError;
 
 use crate::{
     aws_errors::{self, exit_cause, timeout_cause},
-    logs::{Report, max_memory_mb},
+    logs::Report,
     request_id::new_request_id,
     worker::{FunctionCtx, Invocation, Outcome, Worker},
 };
@@ -153,7 +153,7 @@ impl Pool {
                 request_id: &request_id,
                 duration: started.elapsed(),
                 memory_mb: self.ctx.spec.memory_mb,
-                max_memory_mb: worker.pid.and_then(max_memory_mb),
+                max_memory_mb: worker.max_memory_mb(),
                 init_duration: if fresh { worker.init_duration() } else { None },
             });
         }

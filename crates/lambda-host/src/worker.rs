@@ -27,7 +27,7 @@ use tokio::{
 use crate::{
     FunctionSpec, HostOptions,
     environment::{lambda_environment, log_stream_name},
-    logs::{FunctionLog, LogStream, pump},
+    logs::{FunctionLog, LogStream, max_memory_mb, pump},
     runtime_api,
 };
 
@@ -164,11 +164,18 @@ impl WorkerShared {
     }
 }
 
+/// How long a `VmHWM` reading of a process is reused for the `REPORT`
+/// lines of its next invocations: reading `/proc/<pid>/status` for every
+/// invocation would cost the host more than the rest of its platform lines.
+const MEMORY_READING_TTL: Duration = Duration::from_secs(1);
+
 /// A running function process.
 pub(crate) struct Worker {
     pub(crate) pid: Option<u32>,
     pub(crate) shared: Arc<WorkerShared>,
     exit_rx: watch::Receiver<Option<Option<ExitStatus>>>,
+    /// The last peak-memory reading (when it was taken, in MB).
+    memory: Mutex<Option<(Instant, Option<u64>)>>,
 }
 
 impl Worker {
@@ -235,7 +242,24 @@ impl Worker {
             pid,
             shared,
             exit_rx,
+            memory: Mutex::new(None),
         }))
+    }
+
+    /// The process's peak memory in MB, as of at most
+    /// [`MEMORY_READING_TTL`] ago.
+    pub(crate) fn max_memory_mb(&self) -> Option<u64> {
+        let pid = self.pid?;
+        // Poisoned: a panic elsewhere left a whole reading; keep it.
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        match *memory {
+            Some((at, mb)) if at.elapsed() < MEMORY_READING_TTL => mb,
+            _ => {
+                let mb = max_memory_mb(pid);
+                *memory = Some((Instant::now(), mb));
+                mb
+            }
+        }
     }
 
     /// Hands `invocation` to the process; gives it back if the process is
