@@ -354,3 +354,77 @@ where
 pub fn fixture(name: &str) -> String {
     Path::new("tests/fixtures").join(name).display().to_string()
 }
+
+/// What one `aws` CLI run printed, and how it ended.
+pub struct CliOutput {
+    /// The exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output (JSON with `--output json`).
+    pub stdout: String,
+    /// Standard error (the CLI's error messages).
+    pub stderr: String,
+}
+
+impl CliOutput {
+    /// Whether the CLI exited with status 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Standard output as JSON (`Null` when empty); panics, with the
+    /// command's stderr, when the CLI failed or printed something else.
+    pub fn json(&self, what: &str) -> Value {
+        assert!(
+            self.success(),
+            "{what}: exit {:?}: {}",
+            self.code,
+            self.stderr
+        );
+        if self.stdout.trim().is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Runs the `aws` CLI against the stack (`--endpoint-url`, region us-east-1,
+/// JSON output, fake credentials, no user config files, host prefixes off so
+/// `start-sync-execution` reaches 127.0.0.1); `None` when it is not installed.
+pub fn aws_cli(stack: &Stack, args: &[&str]) -> Option<CliOutput> {
+    let out = Command::new("aws")
+        .args(args)
+        .args(["--endpoint-url", &stack.http_url()])
+        .args(["--region", "us-east-1", "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent/wsflow-aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/wsflow-aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_PAGER", "")
+        .env("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Ok(out) => Some(CliOutput {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("aws: {e}"),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now (to compare with history timestamps).
+pub fn epoch_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -46,6 +46,16 @@ impl Serialize for HistoryEvent {
 pub trait HistorySink: Send + Sync {
     /// Records one event (ids are already assigned).
     fn record(&self, event: HistoryEvent);
+
+    /// Records one event and returns the time the history gives it: its own
+    /// timestamp, unless the sink replays a stored history, in which case an
+    /// event already stored keeps its original time. The engine measures a
+    /// state's deadlines (Wait) from the time its entered event records.
+    fn record_timed(&self, event: HistoryEvent) -> i64 {
+        let at = event.timestamp_millis;
+        self.record(event);
+        at
+    }
 }
 
 /// A [`HistorySink`] that keeps events in memory.

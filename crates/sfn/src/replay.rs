@@ -20,12 +20,16 @@
 //!   Lambda invocation whose outcome was not recorded). Before any real
 //!   invocation the history so far is committed, so a task never runs
 //!   unless its `…Scheduled` event survives a crash.
+//!   For a matched event the recorder reports the stored time to the engine
+//!   ([`HistorySink::record_timed`]), which measures each state's Wait
+//!   deadline and `$$.State.EnteredTime` from its entered event: every branch
+//!   of a Map or Parallel keeps its own original deadlines. A new event is
+//!   stamped no earlier than the moment it is recorded.
 //! - [`ResumeClock`] reports, while nothing new has happened yet, the
-//!   timestamp of the last matched stored event, so a Wait entered before the
-//!   crash computes its original deadline, a finished Wait or retry back-off
-//!   is over at once, and `$$.State.EnteredTime` is the original one. From the
-//!   first new event on it is the service's scaled wall clock (moved forward,
-//!   never back, past every replayed timestamp).
+//!   timestamp of the last matched stored event, so finished Waits and retry
+//!   back-offs are over at once. From the first new event on it is the
+//!   service's scaled wall clock (moved forward, never back, past every
+//!   replayed timestamp).
 //!
 //! The replay is exact for definitions whose behaviour depends only on their
 //! input, task results and time. Values drawn at random (`States.UUID`,
@@ -316,9 +320,9 @@ impl HistoryRecorder {
         self.store.append_event(&self.arn, id, &event);
     }
 
-    /// Maps an engine event during a replay: `None` if it is a stored one,
-    /// otherwise the event renumbered as the next new event.
-    fn replayed(&self, ids: &mut ReplayIds, mut event: HistoryEvent) -> Option<HistoryEvent> {
+    /// Maps an engine event during a replay: `Err(original time)` if it is a
+    /// stored one, otherwise the event renumbered as the next new event.
+    fn replayed(&self, ids: &mut ReplayIds, mut event: HistoryEvent) -> Result<HistoryEvent, i64> {
         if ids.remaining > 0 {
             let fp = fingerprint(
                 &event.event_type,
@@ -332,7 +336,7 @@ impl HistoryRecorder {
                 if self.progress.replaying() {
                     self.progress.virtual_now.store(millis, Ordering::Release);
                 }
-                return None;
+                return Err(millis);
             }
         }
         if self.progress.replaying.swap(false, Ordering::AcqRel) {
@@ -345,24 +349,35 @@ impl HistoryRecorder {
             p => ids.ids.get(&p).copied().unwrap_or(id - 1),
         };
         event.id = id;
-        Some(event)
+        Ok(event)
     }
 }
 
 impl HistorySink for HistoryRecorder {
     fn record(&self, event: HistoryEvent) {
+        self.record_timed(event);
+    }
+
+    fn record_timed(&self, event: HistoryEvent) -> i64 {
         let event = match &self.replay {
             None => {
                 self.last_id.fetch_max(event.id, Ordering::AcqRel);
                 event
             }
             Some(ids) => match self.replayed(&mut lock(ids), event) {
-                Some(e) => e,
-                None => return,
+                Ok(mut e) => {
+                    // A new event never predates the moment it is recorded
+                    // (a replayed clock may still report an earlier time).
+                    e.timestamp_millis = e.timestamp_millis.max(crate::clock::epoch_millis());
+                    e
+                }
+                Err(stored_at) => return stored_at,
             },
         };
+        let at = event.timestamp_millis;
         self.store
             .append_event(&self.arn, event.id, &event.to_json());
+        at
     }
 }
 

@@ -87,7 +87,7 @@ impl Exec<'_> {
             }
             Kind::Wait(w) => {
                 let eff = io::io_path(&st.input_path, &raw, &ctx, vars)?.into_owned();
-                let deadline = self.wait_deadline(w, &eff, &ctx, vars, None)?;
+                let deadline = self.wait_deadline(w, sc.entered_at, &eff, &ctx, vars, None)?;
                 self.clock.sleep_until(deadline).await;
                 let assigned = match &st.assign {
                     Some(a) => io::assign_jsonpath(a, &eff, &ctx, vars)?,
@@ -166,16 +166,18 @@ impl Exec<'_> {
         })
     }
 
-    /// Wait deadline in epoch millis.
+    /// Wait deadline in epoch millis; relative waits count from `entered_at`
+    /// (the state's entry time as its history records it).
     pub(super) fn wait_deadline(
         &self,
         w: &WaitFor,
+        entered_at: i64,
         eff: &Value,
         ctx: &Value,
         vars: &Variables,
         states: Option<&Value>,
     ) -> Result<i64, ExecError> {
-        let now = self.clock.now_millis();
+        let now = entered_at;
         match w {
             WaitFor::Seconds(d) => {
                 let secs = match d {
@@ -323,8 +325,14 @@ impl Exec<'_> {
         match &st.kind {
             Kind::Pass { .. } | Kind::Wait(_) | Kind::Succeed => {
                 if let Kind::Wait(w) = &st.kind {
-                    let deadline =
-                        self.wait_deadline(w, &raw, &Value::Null, vars, Some(&states))?;
+                    let deadline = self.wait_deadline(
+                        w,
+                        sc.entered_at,
+                        &raw,
+                        &Value::Null,
+                        vars,
+                        Some(&states),
+                    )?;
                     self.clock.sleep_until(deadline).await;
                 }
                 let out = match &st.output {

@@ -202,18 +202,29 @@ impl<'a> Exec<'a> {
         ty: &str,
         details: impl FnOnce() -> Option<(String, Value)>,
     ) -> u64 {
+        self.event_at(prev, ty, details).0
+    }
+
+    /// [`Exec::event`], also returning the time the history records for the
+    /// event (`None` without a history sink).
+    pub fn event_at(
+        &self,
+        prev: &mut u64,
+        ty: &str,
+        details: impl FnOnce() -> Option<(String, Value)>,
+    ) -> (u64, Option<i64>) {
         let id = self.next_event.fetch_add(1, Ordering::Relaxed);
-        if let Some(h) = self.history {
-            h.record(crate::history::HistoryEvent {
+        let at = self.history.map(|h| {
+            h.record_timed(crate::history::HistoryEvent {
                 id,
                 previous_event_id: *prev,
                 timestamp_millis: self.clock.now_millis(),
                 event_type: ty.to_string(),
                 details: details(),
-            });
-        }
+            })
+        });
         *prev = id;
-        id
+        (id, at)
     }
 
     /// Runs a graph (machine, branch or iteration); returns output and last event id.
@@ -284,15 +295,18 @@ impl<'a> Exec<'a> {
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<Step, ExecError> {
-        let entered_id = self.event(prev, events::entered(st.type_name), || {
+        let (entered_id, recorded_at) = self.event_at(prev, events::entered(st.type_name), || {
             Some(Ev::details("stateEnteredEventDetails", json!({"name": st.name, "input": io::to_text(&input), "inputDetails": {"truncated": false}})))
         });
-        // Read after the entered event is recorded: a clock that replays a
-        // stored history then reports the original entry time.
-        let entered_at = if st.uses_context {
-            self.clock.now_millis()
-        } else {
-            0
+        // The entry time as the history records it: a resumed execution
+        // replaying its history gets the original one, so `$$.State.EnteredTime`
+        // and a Wait's deadline (measured from it) are those of the first run.
+        let entered_at = match recorded_at {
+            Some(at) => at,
+            None if st.uses_context || matches!(st.kind, crate::definition::Kind::Wait(_)) => {
+                self.clock.now_millis()
+            }
+            None => 0,
         };
         let sc = StateCtx {
             st,
