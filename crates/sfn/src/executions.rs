@@ -303,13 +303,14 @@ async fn drive(
     };
     let mut rec = lock(&live.record).clone();
     apply_end(&mut rec, end, clock.now_millis(), recorder.as_ref());
-    *lock(&live.record) = rec.clone();
     if standard {
         inner.store.put_execution(&rec);
         if let Err(e) = inner.store.sync().await {
             tracing::error!(%arn, "final execution record not committed: {e}");
         }
     }
+    // Readers see the final status only once it is durable.
+    *lock(&live.record) = rec.clone();
     lock(&inner.live).remove(&arn);
     live.done.send_replace(Some(rec));
 }

@@ -375,8 +375,7 @@ impl HistorySink for HistoryRecorder {
             },
         };
         let at = event.timestamp_millis;
-        self.store
-            .append_event(&self.arn, event.id, &event.to_json());
+        self.store.append_history(&self.arn, &event);
         at
     }
 }
