@@ -302,7 +302,10 @@ async fn drive(
         }
     };
     let mut rec = lock(&live.record).clone();
-    apply_end(&mut rec, end, clock.now_millis(), recorder.as_ref());
+    // A replay's clock may still report a stored time; an end is never
+    // earlier than the moment it happens.
+    let now = clock.now_millis().max(epoch_millis());
+    apply_end(&mut rec, end, now, recorder.as_ref());
     if standard {
         inner.store.put_execution(&rec);
         if let Err(e) = inner.store.sync().await {
@@ -344,7 +347,13 @@ pub(crate) fn resume_all(inner: &Arc<Inner>) -> Result<usize, crate::store::Stor
                 continue;
             }
         };
-        let journal = Journal::new(&inner.store.history(&arn)?);
+        let journal = match inner.store.history(&arn) {
+            Ok(h) => Journal::new(&h),
+            Err(e) => {
+                tracing::warn!(%arn, "cannot resume: its history does not read back: {e}; left RUNNING");
+                continue;
+            }
+        };
         let ctx = context(&m, &rec);
         let (stop_tx, stop_rx) = oneshot::channel();
         let (done_tx, _) = watch::channel(None);

@@ -36,7 +36,13 @@
 //! `States.MathRandom`, retry jitter on a retry that was in progress) can
 //! differ on replay; the events they change are then recorded as new ones.
 //! The definition replayed is the machine's current one (AWS pins the version
-//! an execution started with).
+//! an execution started with). A `states:startExecution` task in flight at
+//! the crash starts its child again: with no `Name` that is a second child;
+//! with a `Name` whose child already finished, the task fails with
+//! `ExecutionAlreadyExists` (the window is the few milliseconds between the
+//! child's final commit and the parent's). Task tokens are derived from the
+//! execution ARN, the state and its input (so a replay re-issues the same
+//! token); they are not secrets against someone who knows all three.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -74,7 +80,14 @@ impl Progress {
 }
 
 /// A stored event's identity for matching: type, details key and details.
+/// `ExecutionStarted` (one per execution, its input the stored record's) is
+/// matched by type alone: the role ARN in its details may have changed since
+/// (UpdateStateMachine, an edited template), and the history must not start
+/// again.
 fn fingerprint(event_type: &str, details: Option<(&str, &Value)>) -> String {
+    if event_type == "ExecutionStarted" {
+        return json!([event_type]).to_string();
+    }
     match details {
         Some((k, v)) => json!([event_type, k, v]).to_string(),
         None => json!([event_type]).to_string(),
@@ -97,10 +110,18 @@ fn stored_millis(event: &Value) -> i64 {
         .unwrap_or(0)
 }
 
+/// One stored event not yet matched by the replay.
+#[derive(Debug, Clone, Copy)]
+struct StoredEvent {
+    id: u64,
+    previous_id: u64,
+    millis: i64,
+}
+
 /// What a replay starts from: the stored history, indexed.
 pub(crate) struct Journal {
-    /// Unconsumed stored events by fingerprint: (stored id, timestamp millis), in id order.
-    unmatched: HashMap<String, VecDeque<(u64, i64)>>,
+    /// Unconsumed stored events by fingerprint, in id order.
+    unmatched: HashMap<String, VecDeque<StoredEvent>>,
     remaining: usize,
     last_id: u64,
     /// Completed task invocations, in the order they were scheduled.
@@ -110,7 +131,7 @@ pub(crate) struct Journal {
 impl Journal {
     /// Indexes a stored history (events in id order).
     pub fn new(history: &[Value]) -> Self {
-        let mut unmatched: HashMap<String, VecDeque<(u64, i64)>> = HashMap::new();
+        let mut unmatched: HashMap<String, VecDeque<StoredEvent>> = HashMap::new();
         let mut last_id = 0;
         for e in history {
             let Some(id) = e["id"].as_u64() else { continue };
@@ -121,7 +142,11 @@ impl Journal {
             unmatched
                 .entry(fingerprint(ty, stored_details(e)))
                 .or_default()
-                .push_back((id, stored_millis(e)));
+                .push_back(StoredEvent {
+                    id,
+                    previous_id: e["previousEventId"].as_u64().unwrap_or(0),
+                    millis: stored_millis(e),
+                });
         }
         let remaining = unmatched.values().map(VecDeque::len).sum();
         Journal {
@@ -144,9 +169,10 @@ pub(crate) struct RecordedTask {
 #[derive(Debug, Clone)]
 enum Recorded {
     Succeeded(Value),
+    /// A failure, or a time-out (its `States.Timeout`/`States.HeartbeatTimeout`
+    /// error is handed back as the task's error; the engine records it as a
+    /// time-out again).
     Failed(TaskFailure),
-    /// The engine's own timer ended it; replaying it means letting that timer fire.
-    TimedOut,
 }
 
 /// Pairs each stored `TaskScheduled`/`LambdaFunctionScheduled` event with
@@ -235,7 +261,13 @@ fn completion(
                     cause: d["cause"].as_str().map(str::to_owned),
                 }));
             }
-            "TimedOut" => return Some(Recorded::TimedOut),
+            "TimedOut" => {
+                let d = &next[format!("{key}TimedOutEventDetails")];
+                return Some(Recorded::Failed(TaskFailure {
+                    error: d["error"].as_str().unwrap_or("States.Timeout").to_owned(),
+                    cause: d["cause"].as_str().map(str::to_owned),
+                }));
+            }
             // TaskStarted, TaskSubmitted, LambdaFunctionStarted: keep walking.
             _ => cur = next,
         }
@@ -254,7 +286,7 @@ pub(crate) struct HistoryRecorder {
 }
 
 struct ReplayIds {
-    unmatched: HashMap<String, VecDeque<(u64, i64)>>,
+    unmatched: HashMap<String, VecDeque<StoredEvent>>,
     remaining: usize,
     /// Engine id → stored id.
     ids: HashMap<u64, u64>,
@@ -328,8 +360,25 @@ impl HistoryRecorder {
                 &event.event_type,
                 event.details.as_ref().map(|(k, v)| (k.as_str(), v)),
             );
-            if let Some((stored_id, millis)) =
-                ids.unmatched.get_mut(&fp).and_then(VecDeque::pop_front)
+            // Events without details (`LambdaFunctionStarted`, …) or with
+            // equal details (Map iterations over equal items) share a
+            // fingerprint; the stored one that follows the same (mapped)
+            // event is this one, whatever order branches replay in.
+            let previous = match event.previous_event_id {
+                0 => Some(0),
+                p => ids.ids.get(&p).copied(),
+            };
+            let stored = ids.unmatched.get_mut(&fp).and_then(|q| {
+                let i = previous
+                    .and_then(|p| q.iter().position(|s| s.previous_id == p))
+                    .unwrap_or(0);
+                q.remove(i)
+            });
+            if let Some(StoredEvent {
+                id: stored_id,
+                millis,
+                ..
+            }) = stored
             {
                 ids.remaining -= 1;
                 ids.ids.insert(event.id, stored_id);
@@ -483,7 +532,6 @@ impl TaskInvoker for TaskReplay<'_> {
         match self.take(&call) {
             Some(Recorded::Succeeded(v)) => Box::pin(std::future::ready(Ok(v))),
             Some(Recorded::Failed(f)) => Box::pin(std::future::ready(Err(f))),
-            Some(Recorded::TimedOut) => Box::pin(std::future::pending()),
             None => match &self.barrier {
                 None => self.inner.invoke(call),
                 Some(store) => Box::pin(async move {
@@ -601,6 +649,48 @@ mod tests {
         assert!(matches!(&tasks[1].outcome, Recorded::Succeeded(v) if v == &json!({"ok": true})));
     }
 
+    #[test]
+    fn a_recorded_time_out_replays_as_the_same_error() {
+        let history = vec![
+            ev(1, 0, "ExecutionStarted", None),
+            ev(
+                2,
+                1,
+                "TaskStateEntered",
+                Some((
+                    "stateEnteredEventDetails",
+                    json!({"name": "T", "input": "{}"}),
+                )),
+            ),
+            ev(
+                3,
+                2,
+                "TaskScheduled",
+                Some((
+                    "taskScheduledEventDetails",
+                    json!({"resource": "invoke", "parameters": "{}"}),
+                )),
+            ),
+            ev(4, 3, "TaskStarted", None),
+            ev(
+                5,
+                4,
+                "TaskTimedOut",
+                Some((
+                    "taskTimedOutEventDetails",
+                    json!({"error": "States.HeartbeatTimeout", "cause": ""}),
+                )),
+            ),
+        ];
+        let tasks = recorded_tasks(&history);
+        assert_eq!(tasks.len(), 1);
+        assert!(
+            matches!(&tasks[0].outcome, Recorded::Failed(f) if f.error == "States.HeartbeatTimeout"),
+            "{:?}",
+            tasks[0].outcome
+        );
+    }
+
     struct Fails;
     impl TaskInvoker for Fails {
         fn invoke<'a>(&'a self, _call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
@@ -665,5 +755,106 @@ mod tests {
         assert_eq!(stored.len(), 1, "only the new event is written");
         assert_eq!(stored[0]["id"], 11);
         assert_eq!(stored[0]["previousEventId"], 10);
+    }
+
+    #[tokio::test]
+    async fn equal_fingerprints_map_to_the_stored_event_after_the_same_predecessor() {
+        // Two branches call the same function; `LambdaFunctionStarted` has no
+        // details, so only its predecessor tells the two apart.
+        let scheduled = |input: &str| {
+            Some((
+                "lambdaFunctionScheduledEventDetails",
+                json!({"resource": "arn:f", "input": input}),
+            ))
+        };
+        let history = vec![
+            ev(1, 0, "ParallelStateStarted", None),
+            ev(2, 1, "LambdaFunctionScheduled", scheduled("\"a\"")),
+            ev(3, 2, "LambdaFunctionStarted", None),
+            ev(4, 1, "LambdaFunctionScheduled", scheduled("\"b\"")),
+            ev(5, 4, "LambdaFunctionStarted", None),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sfn.redb"), crate::CommitMode::Group).unwrap();
+        let (rec, _) = HistoryRecorder::resume("x:1", store.clone(), 5, Journal::new(&history));
+        let emit = |id: u64, prev: u64, stored: &Value| {
+            rec.record(HistoryEvent {
+                id,
+                previous_event_id: prev,
+                timestamp_millis: 1,
+                event_type: stored["type"].as_str().unwrap().into(),
+                details: stored_details(stored).map(|(k, d)| (k.to_owned(), d.clone())),
+            })
+        };
+        // The replay runs branch b first this time.
+        emit(1, 0, &history[0]);
+        emit(2, 1, &history[3]);
+        emit(3, 2, &history[4]);
+        emit(4, 1, &history[1]);
+        emit(5, 4, &history[2]);
+        // Branch b's function returns: its event follows b's started event (5).
+        rec.record(HistoryEvent {
+            id: 6,
+            previous_event_id: 3,
+            timestamp_millis: 1,
+            event_type: "LambdaFunctionSucceeded".into(),
+            details: None,
+        });
+        store.sync().await.unwrap();
+        let stored = store.history("x:1").unwrap();
+        assert_eq!(stored.len(), 1, "only the new event is written");
+        assert_eq!(stored[0]["id"], 6);
+        assert_eq!(stored[0]["previousEventId"], 5);
+    }
+
+    #[tokio::test]
+    async fn execution_started_matches_though_the_role_changed() {
+        let history = vec![
+            ev(
+                1,
+                0,
+                "ExecutionStarted",
+                Some((
+                    "executionStartedEventDetails",
+                    json!({"input": "{}", "roleArn": "arn:aws:iam::123456789012:role/old"}),
+                )),
+            ),
+            ev(
+                2,
+                1,
+                "PassStateEntered",
+                Some(("stateEnteredEventDetails", json!({"name": "P"}))),
+            ),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("sfn.redb"), crate::CommitMode::Group).unwrap();
+        let (rec, _) = HistoryRecorder::resume("x:1", store.clone(), 5, Journal::new(&history));
+        let progress = rec.progress();
+        rec.record(HistoryEvent {
+            id: 1,
+            previous_event_id: 0,
+            timestamp_millis: 1,
+            event_type: "ExecutionStarted".into(),
+            details: Some((
+                "executionStartedEventDetails".into(),
+                json!({"input": "{}", "roleArn": "arn:aws:iam::123456789012:role/new"}),
+            )),
+        });
+        assert!(
+            progress.replaying(),
+            "the stored ExecutionStarted was matched"
+        );
+        rec.record(HistoryEvent {
+            id: 2,
+            previous_event_id: 1,
+            timestamp_millis: 1,
+            event_type: "PassStateEntered".into(),
+            details: Some(("stateEnteredEventDetails".into(), json!({"name": "P"}))),
+        });
+        store.sync().await.unwrap();
+        assert!(
+            store.history("x:1").unwrap().is_empty(),
+            "nothing written again"
+        );
     }
 }

@@ -338,11 +338,22 @@ fn collect(rx: &mpsc::Receiver<Op>, first: Op, mode: CommitMode) -> Vec<Op> {
     batch
 }
 
+/// The writer loop. A failed commit is sticky: its writes are lost, so every
+/// later `sync` reports the failure too (a caller waiting for durability must
+/// never be told that writes queued after a lost batch are durable, since the
+/// histories would then have gaps).
 fn writer(db: Arc<Database>, rx: mpsc::Receiver<Op>, mode: CommitMode) {
+    let mut failed: Option<StoreError> = None;
     while let Ok(first) = rx.recv() {
         let batch = collect(&rx, first, mode);
         let started = Instant::now();
-        let result = apply(&db, &batch);
+        let result = match &failed {
+            Some(e) => Err(e.clone()),
+            None => apply(&db, &batch),
+        };
+        if let Err(e) = &result {
+            failed.get_or_insert_with(|| e.clone());
+        }
         let took = started.elapsed();
         tracing::trace!(ops = batch.len(), ?took, "sfn store commit");
         if let Err(e) = &result {
