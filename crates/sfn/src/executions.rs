@@ -212,6 +212,32 @@ pub(crate) async fn start(
     })
 }
 
+/// The finished Standard execution `name` of `machine_arn`, if it exists and
+/// ran on the same input: what a re-invoked `states:startExecution` task
+/// (in flight at a crash, see [`crate::replay::reinvoked`]) adopts instead of
+/// failing with `ExecutionAlreadyExists`.
+pub(crate) fn finished_twin(
+    inner: &Inner,
+    machine_arn: &str,
+    name: &str,
+    input: Option<&str>,
+) -> Option<Started> {
+    let m = inner.machine(machine_arn)?;
+    let rec = inner
+        .store
+        .execution(&inner.account.execution(&m.name, name))
+        .ok()??;
+    let same_input = serde_json::from_str::<Value>(&rec.input).ok()
+        == serde_json::from_str::<Value>(input.unwrap_or("{}")).ok();
+    if rec.status == Status::Running || !same_input {
+        return None;
+    }
+    Some(Started {
+        done: watch::channel(Some(rec.clone())).1,
+        record: rec,
+    })
+}
+
 /// Counts a spawned execution task in `Inner::running` while it lives.
 struct RunningGuard(Arc<Inner>);
 

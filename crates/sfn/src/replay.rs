@@ -37,10 +37,9 @@
 //! differ on replay; the events they change are then recorded as new ones.
 //! The definition replayed is the machine's current one (AWS pins the version
 //! an execution started with). A `states:startExecution` task in flight at
-//! the crash starts its child again: with no `Name` that is a second child;
-//! with a `Name` whose child already finished, the task fails with
-//! `ExecutionAlreadyExists` (the window is the few milliseconds between the
-//! child's final commit and the parent's). Task tokens are derived from the
+//! the crash starts its child again: with a `Name`, the child (resumed, or
+//! already finished on the same input) is adopted; with no `Name` it is a
+//! second child. Task tokens are derived from the
 //! execution ARN, the state and its input (so a replay re-issues the same
 //! token); they are not secrets against someone who knows all three.
 
@@ -173,6 +172,21 @@ enum Recorded {
     /// error is handed back as the task's error; the engine records it as a
     /// time-out again).
     Failed(TaskFailure),
+    /// Scheduled before the crash, never completed: invoked again, marked as
+    /// such (see [`reinvoked`]).
+    InFlight,
+}
+
+tokio::task_local! {
+    static REINVOKED: bool;
+}
+
+/// Whether the task integration now running is the re-invocation of a task
+/// that was in flight when the stack crashed. Integrations whose AWS
+/// counterpart would not have run twice use it to adopt what the first
+/// invocation already did (a `states:startExecution` child that finished).
+pub(crate) fn reinvoked() -> bool {
+    REINVOKED.try_with(|v| *v).unwrap_or(false)
 }
 
 /// Pairs each stored `TaskScheduled`/`LambdaFunctionScheduled` event with
@@ -208,7 +222,8 @@ fn recorded_tasks(history: &[Value]) -> Vec<RecordedTask> {
         let Some(state_name) = entered_state_name(e, &by_id) else {
             continue;
         };
-        if let Some(outcome) = completion(e, kind, &successors) {
+        let outcome = completion(e, kind, &successors).unwrap_or(Recorded::InFlight);
+        {
             out.push(RecordedTask {
                 state_name,
                 payload,
@@ -532,23 +547,31 @@ impl TaskInvoker for TaskReplay<'_> {
         match self.take(&call) {
             Some(Recorded::Succeeded(v)) => Box::pin(std::future::ready(Ok(v))),
             Some(Recorded::Failed(f)) => Box::pin(std::future::ready(Err(f))),
-            None => match &self.barrier {
-                None => self.inner.invoke(call),
-                Some(store) => Box::pin(async move {
-                    store.sync().await.map_err(|e| {
-                        TaskFailure::new(
-                            "States.Runtime",
-                            format!("execution history not durable: {e}"),
-                        )
-                    })?;
-                    self.inner.invoke(call).await
-                }),
-            },
+            Some(Recorded::InFlight) => Box::pin(REINVOKED.scope(true, self.live(call))),
+            None => self.live(call),
         }
     }
 
     fn last_heartbeat_millis(&self, task_token: &str) -> Option<i64> {
         self.inner.last_heartbeat_millis(task_token)
+    }
+}
+
+impl TaskReplay<'_> {
+    /// A real invocation, after the durability barrier.
+    fn live<'b>(&'b self, call: TaskCall) -> BoxFuture<'b, Result<Value, TaskFailure>> {
+        match &self.barrier {
+            None => self.inner.invoke(call),
+            Some(store) => Box::pin(async move {
+                store.sync().await.map_err(|e| {
+                    TaskFailure::new(
+                        "States.Runtime",
+                        format!("execution history not durable: {e}"),
+                    )
+                })?;
+                self.inner.invoke(call).await
+            }),
+        }
     }
 }
 
@@ -635,18 +658,16 @@ mod tests {
     #[test]
     fn recorded_tasks_pair_schedules_with_completions_in_order() {
         let tasks = recorded_tasks(&lambda_history());
-        assert_eq!(
-            tasks.len(),
-            2,
-            "the in-flight TaskScheduled has no completion"
-        );
-        assert!(
-            tasks
-                .iter()
-                .all(|t| t.state_name == "T" && t.payload == json!({"a": 1}))
-        );
+        assert_eq!(tasks.len(), 3);
+        assert!(tasks.iter().all(|t| t.state_name == "T"));
+        assert!(tasks[..2].iter().all(|t| t.payload == json!({"a": 1})));
         assert!(matches!(&tasks[0].outcome, Recorded::Failed(f) if f.error == "Boom"));
         assert!(matches!(&tasks[1].outcome, Recorded::Succeeded(v) if v == &json!({"ok": true})));
+        assert_eq!(tasks[2].payload, json!({"b": 2}));
+        assert!(
+            matches!(&tasks[2].outcome, Recorded::InFlight),
+            "a TaskScheduled with no completion was in flight at the crash"
+        );
     }
 
     #[test]

@@ -364,3 +364,117 @@ fn a_callback_task_parked_at_the_crash_keeps_its_token() {
         f.svc.shutdown().await;
     });
 }
+
+#[test]
+fn a_nested_start_execution_in_flight_at_the_crash_adopts_its_finished_child() {
+    use wsflow_sfn::records::Status;
+    use wsflow_sfn::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let kid = json!({"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let mom = json!({"StartAt": "Spawn", "States": {"Spawn": {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": machine_arn("Kid"), "Name": "kid-1", "Input": {"x.$": "$.x"}},
+        "ResultSelector": {"status.$": "$.Status", "output.$": "$.Output"},
+        "End": true
+    }}});
+    let machines = || {
+        vec![
+            spec("Kid", Standard, kid.clone()),
+            spec("Mom", Standard, mom.clone()),
+        ]
+    };
+    let kid_arn = "arn:aws:states:us-east-1:123456789012:execution:Kid:kid-1";
+
+    // Run 1: the parent starts its named child and waits for it; crash.
+    let crashed = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mom_arn = crashed.block_on(async {
+        let f = open(dir.path(), machines(), 1.0);
+        let r = call(
+            &f.svc,
+            "StartExecution",
+            json!({"stateMachineArn": machine_arn("Mom"), "name": "mom-1", "input": "{\"x\":1}"}),
+        )
+        .await;
+        let svc = &f.svc;
+        let t = Instant::now();
+        while svc
+            .operation("DescribeExecution", &json!({"executionArn": kid_arn}))
+            .await
+            .is_err()
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "the child never started"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        r["executionArn"].as_str().unwrap().to_owned()
+    });
+    crashed.shutdown_background();
+
+    // While the stack is down the child is recorded as finished (as if it had
+    // succeeded in the last moment before the crash, and only the parent's
+    // TaskSucceeded was lost).
+    let finish_child = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    finish_child.block_on(async {
+        let path = dir.path().join("sfn.redb");
+        let t = Instant::now();
+        let store = loop {
+            match Store::open(&path, wsflow_sfn::CommitMode::Group) {
+                Ok(s) => break s,
+                Err(e) => {
+                    assert!(t.elapsed() < Duration::from_secs(5), "{e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        let mut rec = store.execution(kid_arn).unwrap().expect("child record");
+        assert_eq!(rec.status, Status::Running);
+        rec.status = Status::Succeeded;
+        rec.output = Some("{\"grown\":true}".into());
+        rec.stop_millis = Some(rec.start_millis + 1);
+        store.put_execution(&rec);
+        store.sync().await.unwrap();
+    });
+
+    let resumed = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    resumed.block_on(async {
+        let f = open(dir.path(), machines(), 1.0);
+        assert_eq!(
+            f.svc.resume_running().unwrap(),
+            1,
+            "only the parent is RUNNING"
+        );
+        let d = wait_done(&f.svc, &mom_arn).await;
+        assert_eq!(d["status"], "SUCCEEDED", "{d}");
+        assert_eq!(
+            d["output"],
+            json!({"status": "SUCCEEDED", "output": {"grown": true}}).to_string()
+        );
+        let kids = call(
+            &f.svc,
+            "ListExecutions",
+            json!({"stateMachineArn": machine_arn("Kid")}),
+        )
+        .await;
+        assert_eq!(
+            kids["executions"].as_array().unwrap().len(),
+            1,
+            "no second child"
+        );
+        f.svc.shutdown().await;
+    });
+}

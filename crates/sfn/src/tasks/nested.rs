@@ -47,6 +47,16 @@ fn describe(rec: &ExecutionRecord, json_io: bool) -> Value {
     Value::Object(m)
 }
 
+fn start_failure(e: &wsflow_aws_wire::ServiceError) -> TaskFailure {
+    TaskFailure {
+        error: format!(
+            "StepFunctions.{}Exception",
+            e.code.trim_end_matches("Exception")
+        ),
+        cause: Some(service_cause("AWSStepFunctions", e)),
+    }
+}
+
 /// Runs one `states:startExecution` task.
 pub(crate) async fn start_execution(
     inner: &Inner,
@@ -66,15 +76,15 @@ pub(crate) async fn start_execution(
             "the Step Functions service is shutting down",
         ));
     };
-    let started = executions::start(&me, machine_arn, name, input.as_deref())
-        .await
-        .map_err(|e| TaskFailure {
-            error: format!(
-                "StepFunctions.{}Exception",
-                e.code.trim_end_matches("Exception")
-            ),
-            cause: Some(service_cause("AWSStepFunctions", &e)),
-        })?;
+    let started = match executions::start(&me, machine_arn, name, input.as_deref()).await {
+        Ok(s) => s,
+        // Re-run after a crash: the child this task started the first time
+        // already finished; AWS would never have started it twice.
+        Err(e) if e.code == "ExecutionAlreadyExists" && crate::replay::reinvoked() => name
+            .and_then(|n| executions::finished_twin(inner, machine_arn, n, input.as_deref()))
+            .ok_or_else(|| start_failure(&e))?,
+        Err(e) => return Err(start_failure(&e)),
+    };
     match pattern {
         Pattern::Sync | Pattern::Sync2 => {
             let rec = executions::finished(started.done)
