@@ -349,7 +349,10 @@ impl HistoryRecorder {
 
     /// Appends the `ExecutionAborted` event (the engine is gone by then).
     pub fn aborted(&self, now: i64, error: Option<&str>, cause: Option<&str>) {
-        let id = self.last_id.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let id = self
+            .last_id
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         let mut details = serde_json::Map::new();
         if let Some(e) = error {
             details.insert("error".into(), json!(e));
@@ -406,7 +409,10 @@ impl HistoryRecorder {
         if self.progress.replaying.swap(false, Ordering::AcqRel) {
             tracing::info!(arn = %self.arn, "replay caught up; execution continues");
         }
-        let id = self.last_id.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let id = self
+            .last_id
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         ids.ids.insert(event.id, id);
         event.previous_event_id = match event.previous_event_id {
             0 => 0,
