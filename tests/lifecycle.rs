@@ -108,38 +108,10 @@ async fn sigterm_disconnects_every_client_and_data_survives_a_restart() {
     assert_eq!(d["status"], "SUCCEEDED", "{d}");
 }
 
-/// Runs the `aws` CLI against the stack; `None` when the CLI is not installed.
+/// Runs the `aws` CLI against the stack and parses its JSON output; `None`
+/// when the CLI is not installed.
 fn aws(stack: &Stack, args: &[&str]) -> Option<serde_json::Value> {
-    let out = std::process::Command::new("aws")
-        .args(args)
-        .args([
-            "--endpoint-url",
-            &stack.http_url(),
-            "--region",
-            "us-east-1",
-            "--output",
-            "json",
-        ])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
-        .output();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => panic!("aws: {e}"),
-    };
-    assert!(
-        out.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    Some(if text.trim().is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_str(&text).expect("aws CLI printed JSON")
-    })
+    aws_cli(stack, args).map(|out| out.json(&format!("aws {args:?}")))
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 use support::*;
+use wsflow_sfn::clock::epoch_millis;
 
 const MACHINE_ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:crash-workflow";
 const EXECUTION_PREFIX: &str = "arn:aws:states:us-east-1:123456789012:execution:crash-workflow";

@@ -420,11 +420,3 @@ pub fn aws_cli(stack: &Stack, args: &[&str]) -> Option<CliOutput> {
         Err(e) => panic!("aws: {e}"),
     }
 }
-
-/// Milliseconds since the Unix epoch, now (to compare with history timestamps).
-pub fn epoch_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}

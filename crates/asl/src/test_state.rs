@@ -759,33 +759,10 @@ async fn run_action_once(
                 return Ok(Done::failed(e));
             };
             let errout = io::error_output(&e);
-            let (out, assigned) = if jsonata {
-                let states = states_obj(
-                    &raw,
-                    None,
-                    Some(&errout),
-                    st.uses_context.then(|| ctx.clone()),
-                );
-                let out = match &c.output {
-                    Some(t) => {
-                        crate::limits::check(&st.name, io::jeval(t, &states, vars, "Output")?)?
-                    }
-                    None => errout.clone(),
-                };
-                let assigned = match &c.assign {
-                    Some(a) => io::assign_jsonata(a, &states, vars)?,
-                    None => None,
-                };
-                (out, assigned)
-            } else {
-                let assigned = match &c.assign {
-                    Some(a) => io::assign_jsonpath(a, &errout, &ctx, vars)?,
-                    None => None,
-                };
-                let out = io::result_path(&c.result_path, raw, errout)?;
+            let (out, assigned) = io::catcher_output(st, c, jsonata, raw, errout, &ctx, vars)?;
+            if !jsonata {
                 insp.after_result_path = Some(out.clone());
-                (out, assigned)
-            };
+            }
             if let Some(m) = assigned {
                 io::commit(vars, m, false);
             }

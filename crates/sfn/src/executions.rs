@@ -18,6 +18,7 @@ use wsflow_aws_wire::ServiceError;
 
 use crate::MachineType;
 use crate::clock::{ScaledClock, epoch_millis};
+use crate::lock;
 use crate::names::{check_name, invalid_arn, split_states_arn};
 use crate::records::{ExecutionRecord, Status};
 use crate::replay::{HistoryRecorder, Journal, ResumeClock, TaskReplay};
@@ -63,10 +64,6 @@ fn does_not_exist(arn: &str) -> ServiceError {
         "ExecutionDoesNotExist",
         format!("Execution Does Not Exist: '{arn}'"),
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Parses an execution input (absent = `{}`): `InvalidExecutionInput` if it

@@ -36,6 +36,12 @@ use serde::{Deserialize, Serialize};
 use wsflow_aws_wire::{Account, AwsService, LambdaInvoker};
 
 pub use service::StepFunctions;
+
+/// Locks a mutex, recovering the data if a panicking holder poisoned it
+/// (every guarded value here stays consistent between statements).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 pub use store::{CommitMode, StoreError};
 
 /// `STANDARD` or `EXPRESS`.

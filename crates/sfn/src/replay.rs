@@ -51,11 +51,8 @@ use serde_json::{Value, json};
 use wsflow_asl::{BoxFuture, Clock, HistoryEvent, HistorySink, TaskCall, TaskFailure, TaskInvoker};
 
 use crate::clock::ScaledClock;
+use crate::lock;
 use crate::store::Store;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Whether a replay is still reproducing stored events, and the time it has
 /// reached. Shared by the recorder (which advances it) and the clock.

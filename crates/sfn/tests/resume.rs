@@ -36,6 +36,16 @@ fn definition() -> Value {
     })
 }
 
+/// A fresh two-worker runtime; dropping it with `shutdown_background` is the
+/// tests' crash (its tasks vanish mid-await).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn millis(event: &Value) -> i64 {
     (event["timestamp"].as_f64().unwrap() * 1000.0).round() as i64
 }
@@ -56,11 +66,7 @@ fn a_crash_mid_wait_resumes_every_execution_once_with_original_deadlines() {
     let machines = || vec![spec("Resumable", Standard, definition())];
 
     // Run 1: start the executions, let them reach the Wait, then "crash".
-    let crashed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let crashed = runtime();
     let (arns, first_calls_before) = crashed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         let mut arns = Vec::new();
@@ -106,11 +112,7 @@ fn a_crash_mid_wait_resumes_every_execution_once_with_original_deadlines() {
     crashed.shutdown_background();
 
     // Run 2: reopen the same file; resume.
-    let resumed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let resumed = runtime();
     resumed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         for arn in &arns {
@@ -216,11 +218,7 @@ fn map_of_waits() -> Value {
 fn a_crash_mid_map_resumes_the_unfinished_iterations_only() {
     let dir = tempfile::tempdir().unwrap();
     let machines = || vec![spec("Fanned", Standard, map_of_waits())];
-    let crashed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let crashed = runtime();
     let arn = crashed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         let r = call(
@@ -250,11 +248,7 @@ fn a_crash_mid_map_resumes_the_unfinished_iterations_only() {
     });
     crashed.shutdown_background();
 
-    let resumed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let resumed = runtime();
     resumed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         assert_eq!(f.svc.resume_running().unwrap(), 1);
@@ -298,11 +292,7 @@ fn a_callback_task_parked_at_the_crash_keeps_its_token() {
         "End": true
     }}});
     let machines = || vec![spec("Parked", Standard, def.clone())];
-    let crashed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let crashed = runtime();
     let (arn, token) = crashed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         let r = call(
@@ -319,11 +309,7 @@ fn a_callback_task_parked_at_the_crash_keeps_its_token() {
     });
     crashed.shutdown_background();
 
-    let resumed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let resumed = runtime();
     resumed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         assert_eq!(f.svc.resume_running().unwrap(), 1);
@@ -388,11 +374,7 @@ fn a_nested_start_execution_in_flight_at_the_crash_adopts_its_finished_child() {
     let kid_arn = "arn:aws:states:us-east-1:123456789012:execution:Kid:kid-1";
 
     // Run 1: the parent starts its named child and waits for it; crash.
-    let crashed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let crashed = runtime();
     let mom_arn = crashed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         let r = call(
@@ -446,11 +428,7 @@ fn a_nested_start_execution_in_flight_at_the_crash_adopts_its_finished_child() {
         store.sync().await.unwrap();
     });
 
-    let resumed = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let resumed = runtime();
     resumed.block_on(async {
         let f = open(dir.path(), machines(), 1.0);
         assert_eq!(

@@ -2,7 +2,7 @@
 //! OutputPath and Assign (JSONPath), and Arguments/Output/Assign (JSONata).
 
 use super::{Exec, Frame, StateCtx, state_error};
-use crate::definition::{Assign, IoPath, ResultPath, State};
+use crate::definition::{Assign, Catcher, IoPath, ResultPath, State};
 use crate::error::{ExecError, QUERY_EVALUATION_ERROR, RESULT_PATH_MATCH_FAILURE, RUNTIME};
 use crate::jsonata::{self, JTemplate};
 use crate::path::{self, JsonPath};
@@ -199,6 +199,43 @@ pub fn assign_jsonata(
         }
         Assign::Ata(JTemplate::Literal(Value::Object(o))) => Ok(Some(o.clone())),
         _ => Ok(None),
+    }
+}
+
+/// A matched catcher's output and new bindings: JSONata `Output`/`Assign`
+/// over `$states` (with `errorOutput`), or JSONPath `Assign` over the error
+/// output and `ResultPath` merging it into the raw input.
+pub fn catcher_output(
+    st: &State,
+    c: &Catcher,
+    jsonata: bool,
+    raw: Value,
+    errout: Value,
+    ctx: &Value,
+    vars: &Variables,
+) -> Result<(Value, Option<Map<String, Value>>), ExecError> {
+    if jsonata {
+        let states = states_obj(
+            &raw,
+            None,
+            Some(&errout),
+            st.uses_context.then(|| ctx.clone()),
+        );
+        let out = match &c.output {
+            Some(t) => crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?,
+            None => errout,
+        };
+        let assigned = match &c.assign {
+            Some(a) => assign_jsonata(a, &states, vars)?,
+            None => None,
+        };
+        Ok((out, assigned))
+    } else {
+        let assigned = match &c.assign {
+            Some(a) => assign_jsonpath(a, &errout, ctx, vars)?,
+            None => None,
+        };
+        Ok((result_path(&c.result_path, raw, errout)?, assigned))
     }
 }
 

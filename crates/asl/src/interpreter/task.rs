@@ -59,17 +59,7 @@ impl Exec<'_> {
             .finalize();
         let mut b = [0u8; 16];
         b.copy_from_slice(&d[..16]);
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        crate::intrinsics::functions::uuid_v4_from(b)
     }
 
     pub(crate) fn dyn_u64(
@@ -277,31 +267,7 @@ impl Exec<'_> {
                     return Err(e);
                 };
                 let errout = io::error_output(&e);
-                let (out, assigned) = if jsonata {
-                    let states = states_obj(
-                        &raw,
-                        None,
-                        Some(&errout),
-                        st.uses_context.then(|| ctx.clone()),
-                    );
-                    let out = match &c.output {
-                        Some(t) => {
-                            crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?
-                        }
-                        None => errout.clone(),
-                    };
-                    let assigned = match &c.assign {
-                        Some(a) => io::assign_jsonata(a, &states, vars)?,
-                        None => None,
-                    };
-                    (out, assigned)
-                } else {
-                    let assigned = match &c.assign {
-                        Some(a) => io::assign_jsonpath(a, &errout, &ctx, vars)?,
-                        None => None,
-                    };
-                    (io::result_path(&c.result_path, raw, errout)?, assigned)
-                };
+                let (out, assigned) = io::catcher_output(st, c, jsonata, raw, errout, &ctx, vars)?;
                 let detail = assigned.and_then(|m| io::commit(vars, m, self.history.is_some()));
                 self.exited(st, &out, prev, detail.as_ref());
                 Ok(Step::Next(c.next, out))

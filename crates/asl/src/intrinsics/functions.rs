@@ -106,6 +106,11 @@ fn random_u64() -> u64 {
 pub fn uuid_v4() -> String {
     let mut b = [0u8; 16];
     let _ = getrandom::fill(&mut b);
+    uuid_v4_from(b)
+}
+
+/// Formats 16 bytes (random, or a digest) as a version-4 UUID.
+pub fn uuid_v4_from(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

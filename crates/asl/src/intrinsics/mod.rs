@@ -1,7 +1,7 @@
 //! Intrinsic functions (`States.Format(…)` and the other 17), parsed once into
 //! call trees at load and evaluated per transition.
 
-mod functions;
+pub(crate) mod functions;
 
 use crate::path::JsonPath;
 use serde_json::Value;
