@@ -1,16 +1,30 @@
 //! `wsflow run` and `wsflow validate`: run one ASL definition from the shell
-//! with the `wsflow-asl` engine (mocked tasks from a MockConfigFile, a
-//! scalable wall clock), print a DescribeExecution-shaped result.
+//! with the `wsflow-asl` engine (mocked tasks from a MockConfigFile, the
+//! Step Functions service's scaled clock, so `--time-scale` means what it
+//! means for `wsflow up`), as a Standard or an Express execution, and print
+//! a DescribeExecution-shaped result.
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wsflow_asl::mock::MockConfigFile;
 use wsflow_asl::{
-    BoxFuture, Clock, ExecutionContext, StateMachine, TaskCall, TaskFailure, TaskInvoker,
-    VecHistory,
+    BoxFuture, Clock, ExecutionContext, ExecutionStatus, StateMachine, TaskCall, TaskFailure,
+    TaskInvoker, VecHistory,
 };
+use wsflow_aws_wire::Account;
+use wsflow_sfn::clock::{EXPRESS_LIMIT_MILLIS, EXPRESS_TIMEOUT_CAUSE, ScaledClock};
+
+/// The workflow type an execution runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum WorkflowType {
+    /// A Standard execution: `arn:…:execution:<machine>:<name>`.
+    Standard,
+    /// An Express execution: `arn:…:express:<machine>:<name>:<id>`, no
+    /// `RedriveCount` in its context object, at most 5 minutes long.
+    Express,
+}
 
 /// Arguments of `wsflow run`.
 #[derive(Debug, clap::Args)]
@@ -26,9 +40,14 @@ pub struct RunArgs {
     /// The test case (under the state machine's name) in the MockConfigFile.
     #[arg(long, requires = "mocks")]
     pub test_case: Option<String>,
-    /// Virtual time runs this many times faster than wall time; 0 skips waits entirely.
+    /// Scale for Wait states and retry intervals, as for `wsflow up`: 1 = real time,
+    /// 0.1 = ten times faster, 0 = no waiting.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Run as a STANDARD or an EXPRESS execution (Express: its ARN form and
+    /// context object, and AWS's 5 minute limit).
+    #[arg(long = "type", value_enum, default_value_t = WorkflowType::Standard)]
+    pub workflow_type: WorkflowType,
     /// Include the execution history events.
     #[arg(long)]
     pub history: bool,
@@ -39,58 +58,6 @@ pub struct RunArgs {
 pub struct ValidateArgs {
     /// The ASL definition file.
     pub definition: PathBuf,
-}
-
-/// Wall clock with a speed factor (0 = instant).
-struct ScaledClock {
-    start_wall: i64,
-    start: Instant,
-    scale: f64,
-    skipped: std::sync::atomic::AtomicI64,
-}
-
-impl ScaledClock {
-    fn new(scale: f64) -> Self {
-        let start_wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        ScaledClock {
-            start_wall,
-            start: Instant::now(),
-            scale,
-            skipped: Default::default(),
-        }
-    }
-}
-
-impl Clock for ScaledClock {
-    fn now_millis(&self) -> i64 {
-        let real = self.start.elapsed().as_millis() as f64;
-        let virt = if self.scale > 0.0 {
-            real * self.scale
-        } else {
-            real
-        };
-        self.start_wall + virt as i64 + self.skipped.load(std::sync::atomic::Ordering::Relaxed)
-    }
-    fn sleep_until<'a>(&'a self, deadline: i64) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let remaining = deadline - self.now_millis();
-            if remaining <= 0 {
-                return;
-            }
-            if self.scale <= 0.0 || !self.scale.is_finite() {
-                self.skipped
-                    .fetch_add(remaining, std::sync::atomic::Ordering::Relaxed);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(
-                (remaining as f64 / self.scale).ceil() as u64,
-            ))
-            .await;
-        })
-    }
 }
 
 /// Used when no `--mocks` are given: every Task fails.
@@ -118,10 +85,19 @@ fn read_input(arg: &str) -> anyhow::Result<Value> {
     serde_json::from_str(&text).context("the execution input is not valid JSON")
 }
 
+/// The state machine's name: the file name without `.json`/`.yaml` and
+/// without the `.asl` that ASL files carry (`sync-express.asl.json` →
+/// `sync-express`).
 fn machine_name(p: &Path) -> String {
-    p.file_stem()
+    let stem = p
+        .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "StateMachine".into())
+        .unwrap_or_default();
+    match stem.strip_suffix(".asl") {
+        Some(s) if !s.is_empty() => s.to_owned(),
+        _ if stem.is_empty() => "StateMachine".into(),
+        _ => stem,
+    }
 }
 
 fn iso(ms: i64) -> String {
@@ -144,6 +120,30 @@ fn iso(ms: i64) -> String {
         rem % 60,
         ms.rem_euclid(1000)
     )
+}
+
+/// The context of a local execution of `machine` named `execution`, in the
+/// stack's account and region.
+fn execution_context(
+    kind: WorkflowType,
+    machine: &str,
+    execution: &str,
+    start_millis: i64,
+) -> ExecutionContext {
+    let account = Account::default();
+    let execution_arn = match kind {
+        WorkflowType::Standard => account.execution(machine, execution),
+        WorkflowType::Express => {
+            account.express_execution(machine, execution, &uuid::Uuid::new_v4().to_string())
+        }
+    };
+    ExecutionContext {
+        execution_arn,
+        execution_name: execution.to_owned(),
+        state_machine_arn: account.state_machine(machine),
+        state_machine_name: machine.to_owned(),
+        ..ExecutionContext::local(machine, execution, start_millis)
+    }
 }
 
 /// `wsflow validate`: prints diagnostics; `Ok(true)` when valid.
@@ -183,25 +183,38 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<bool> {
         (None, None) => Box::new(NoTasks),
         _ => bail!("--mocks and --test-case go together"),
     };
-    if args.time_scale.is_nan() || args.time_scale < 0.0 {
-        bail!("--time-scale must be >= 0");
+    if !args.time_scale.is_finite() || args.time_scale < 0.0 {
+        bail!("--time-scale must be a finite number >= 0");
     }
     let clock = ScaledClock::new(args.time_scale);
     let start = clock.now_millis();
     let exec_name = format!("{name}-{start}");
-    let ctx = ExecutionContext::local(&name, &exec_name, start);
+    let ctx = execution_context(args.workflow_type, &name, &exec_name, start);
     let history = VecHistory::new();
     let sink: Option<&dyn wsflow_asl::HistorySink> =
         if args.history { Some(&history) } else { None };
-    let outcome = wsflow_asl::run_execution(
+    let run = wsflow_asl::run_execution(
         &machine,
         input.clone(),
         ctx.clone(),
         invoker.as_ref(),
         &clock,
         sink,
-    )
-    .await;
+    );
+    let outcome = match args.workflow_type {
+        WorkflowType::Standard => Some(run.await),
+        WorkflowType::Express => tokio::select! {
+            o = run => Some(o).filter(|_| !clock.exceeded(start, EXPRESS_LIMIT_MILLIS)),
+            _ = clock.limit(start, EXPRESS_LIMIT_MILLIS) => None,
+        },
+    };
+    // An Express execution past its 5 minutes: TIMED_OUT, as the service reports it.
+    let outcome = outcome.unwrap_or_else(|| wsflow_asl::ExecutionOutcome {
+        status: ExecutionStatus::TimedOut,
+        output: None,
+        error: Some("States.Timeout".into()),
+        cause: Some(EXPRESS_TIMEOUT_CAUSE.into()),
+    });
     let stop = clock.now_millis();
     let mut out = json!({
         "executionArn": ctx.execution_arn,
@@ -225,7 +238,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<bool> {
         out["events"] = Value::Array(history.events().iter().map(|e| e.to_json()).collect());
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(outcome.status == wsflow_asl::ExecutionStatus::Succeeded)
+    Ok(outcome.status == ExecutionStatus::Succeeded)
 }
 
 #[cfg(test)]

@@ -93,8 +93,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     let overrides = wsflow_template::parse_overrides(&args.parameter_overrides.join(" "))
         .map_err(|e| anyhow::anyhow!("--parameter-overrides: {e}"))?;
-    let app = wsflow_template::load(&args.template, &overrides, &ctx)
-        .with_context(|| format!("{}", args.template.display()))?;
+    // The template's errors name the file (or the resource and property).
+    let app = wsflow_template::load(&args.template, &overrides, &ctx)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
 

@@ -47,7 +47,7 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 #[derive(Debug, thiserror::Error)]
 pub enum DynamoError {
     /// The data directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}")]
     DataDir {
         /// The directory.
         path: String,

@@ -53,7 +53,56 @@ impl ScaledClock {
     }
 }
 
+/// AWS's limit on an Express execution's duration: five minutes of the
+/// execution's own time.
+pub const EXPRESS_LIMIT_MILLIS: i64 = 300_000;
+
+/// The `States.Timeout` cause of an Express execution that ran past
+/// [`EXPRESS_LIMIT_MILLIS`].
+pub const EXPRESS_TIMEOUT_CAUSE: &str =
+    "The execution ran longer than the Express limit of 5 minutes";
+
 impl ScaledClock {
+    /// The wall time in which `ms` of this clock's time pass, or `None` at
+    /// scale 0 (or a non-positive or non-finite one), where waits take no
+    /// wall time at all and a time limit can only be checked once the
+    /// execution ends (see [`ScaledClock::exceeded`]).
+    pub fn wall_time_for(&self, ms: i64) -> Option<Duration> {
+        if !self.time_scale.is_finite() || self.time_scale <= 0.0 {
+            return None;
+        }
+        Some(self.scaled(ms))
+    }
+
+    /// Returns once `limit_ms` of this clock's time have passed since
+    /// `start_millis`; never at scale 0. Time passes at the wall's rate
+    /// outside waits and jumps at the end of each scaled wait, so this sleeps
+    /// the scaled remainder and looks again until the limit is reached.
+    /// Raced against an execution with `tokio::select!`, a time limit (AWS's
+    /// 5 minutes for Express executions) thereby means the same at every
+    /// `--time-scale` as at scale 1; [`ScaledClock::exceeded`] covers an
+    /// execution that finished on a wait's jump past the limit.
+    pub async fn limit(&self, start_millis: i64, limit_ms: i64) {
+        let deadline = start_millis.saturating_add(limit_ms);
+        loop {
+            let remaining = deadline - self.now_millis();
+            if remaining <= 0 {
+                return;
+            }
+            match self.wall_time_for(remaining) {
+                Some(d) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Whether more than `limit_ms` of this clock's time passed since
+    /// `start_millis`: how an execution that finished at scale 0, whose
+    /// waits were skipped, is still held to a time limit.
+    pub fn exceeded(&self, start_millis: i64, limit_ms: i64) -> bool {
+        self.now_millis() - start_millis > limit_ms
+    }
+
     /// Moves this clock forward (never back) so that `now_millis() >= millis`.
     pub fn advance_to(&self, millis: i64) {
         let behind = millis - self.now_millis();
@@ -95,6 +144,52 @@ mod tests {
         );
         assert_eq!(ScaledClock::new(1.0).scaled(-5), Duration::ZERO);
         assert_eq!(ScaledClock::new(f64::NAN).scaled(5), Duration::ZERO);
+    }
+
+    #[test]
+    fn wall_time_for_a_limit() {
+        assert_eq!(ScaledClock::new(0.0).wall_time_for(300_000), None);
+        assert_eq!(ScaledClock::new(f64::INFINITY).wall_time_for(1), None);
+        assert_eq!(
+            ScaledClock::new(0.001).wall_time_for(300_000),
+            Some(Duration::from_millis(300))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_limit_elapses_in_scaled_wall_time_and_never_at_scale_zero() {
+        // Outside waits, the clock's time passes at the wall's rate.
+        let real = ScaledClock::new(1.0);
+        let t = std::time::Instant::now();
+        real.limit(real.now_millis(), 50).await;
+        assert!(t.elapsed() >= Duration::from_millis(50));
+
+        // A 400 s wait at a thousandth of real time jumps the clock past a
+        // 300 s limit after about 0.4 s of wall time.
+        let c = ScaledClock::new(0.001);
+        let start = c.now_millis();
+        let t = std::time::Instant::now();
+        tokio::join!(
+            c.sleep_until(start + 400_000),
+            c.limit(start, EXPRESS_LIMIT_MILLIS)
+        );
+        let e = t.elapsed();
+        assert!(
+            e >= Duration::from_millis(390) && e < Duration::from_secs(5),
+            "{e:?}"
+        );
+        assert!(c.exceeded(start, EXPRESS_LIMIT_MILLIS));
+        let zero = ScaledClock::new(0.0);
+        let start = zero.now_millis();
+        let raced = tokio::time::timeout(
+            Duration::from_millis(50),
+            zero.limit(start, EXPRESS_LIMIT_MILLIS),
+        )
+        .await;
+        assert!(raced.is_err(), "a limit must not elapse at scale 0");
+        zero.sleep_until(start + EXPRESS_LIMIT_MILLIS + 1).await;
+        assert!(zero.exceeded(start, EXPRESS_LIMIT_MILLIS));
+        assert!(!ScaledClock::new(1.0).exceeded(start, EXPRESS_LIMIT_MILLIS));
     }
 
     #[tokio::test]

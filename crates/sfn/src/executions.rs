@@ -9,23 +9,19 @@
 //! stop left RUNNING, replaying their histories (see [`crate::replay`]).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
-use wsflow_asl::{Clock, ExecutionContext, ExecutionOutcome, HistorySink};
+use wsflow_asl::{Clock, ExecutionContext, ExecutionOutcome, ExecutionStatus, HistorySink};
 use wsflow_aws_wire::ServiceError;
 
 use crate::MachineType;
-use crate::clock::{ScaledClock, epoch_millis};
+use crate::clock::{EXPRESS_LIMIT_MILLIS, EXPRESS_TIMEOUT_CAUSE, ScaledClock, epoch_millis};
 use crate::lock;
 use crate::names::{check_name, invalid_arn, split_states_arn};
 use crate::records::{ExecutionRecord, Status};
 use crate::replay::{HistoryRecorder, Journal, ResumeClock, TaskReplay};
 use crate::service::{Inner, Machine};
-
-/// Express executions' duration limit (always real time).
-pub(crate) const EXPRESS_LIMIT: Duration = Duration::from_secs(300);
 
 /// Largest execution input AWS accepts (256 KiB).
 const MAX_INPUT: usize = 256 * 1024;
@@ -294,25 +290,32 @@ async fn drive(
         ),
         None => (None, Vec::new()),
     };
+    let express = m.kind == MachineType::Express;
+    let ctx_start = ctx.start_time_millis;
+    // Express executions are never recorded, so their clock is the scaled
+    // one the 5 minute limit reads.
     let scaled = ScaledClock::new(inner.time_scale);
-    let clock: Box<dyn Clock> = match &recorder {
-        Some(r) => Box::new(ResumeClock::new(scaled, r.progress())),
-        None => Box::new(scaled),
+    let resume_clock = recorder
+        .as_ref()
+        .map(|r| ResumeClock::new(ScaledClock::new(inner.time_scale), r.progress()));
+    let clock: &dyn Clock = match &resume_clock {
+        Some(c) => c,
+        None => &scaled,
     };
     let barrier = recorder.as_ref().map(|_| inner.store.clone());
     let tasks = TaskReplay::new(&*inner, recorded, barrier);
     let history = recorder.as_ref().map(|s| s as &dyn HistorySink);
     let mut shutdown = inner.shutdown.subscribe();
-    let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &tasks, &*clock, history);
+    let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &tasks, clock, history);
     let limit = async {
-        if m.kind == MachineType::Express {
-            tokio::time::sleep(EXPRESS_LIMIT).await
+        if express {
+            scaled.limit(ctx_start, EXPRESS_LIMIT_MILLIS).await
         } else {
             std::future::pending().await
         }
     };
     let end = tokio::select! {
-        o = run => End::Outcome(o),
+        o = run => express_end(o, &scaled, ctx_start),
         stop = stop_rx => match stop {
             Ok(s) => End::Stopped(s),
             Err(_) => End::Stopped((None, None)),
@@ -400,6 +403,17 @@ pub(crate) fn resume_all(inner: &Arc<Inner>) -> Result<usize, crate::store::Stor
     Ok(resumed)
 }
 
+/// How an execution that ran to its end ended: an Express execution whose
+/// own time passed AWS's 5 minutes (a wait at `--time-scale 0` jumps over
+/// it) timed out, whatever its outcome.
+fn express_end(o: ExecutionOutcome, clock: &ScaledClock, start_millis: i64) -> End {
+    if clock.exceeded(start_millis, EXPRESS_LIMIT_MILLIS) && o.status != ExecutionStatus::Aborted {
+        End::ExpressTimeout
+    } else {
+        End::Outcome(o)
+    }
+}
+
 fn apply_end(rec: &mut ExecutionRecord, end: End, now: i64, sink: Option<&HistoryRecorder>) {
     rec.stop_millis = Some(now.max(rec.start_millis));
     match end {
@@ -420,7 +434,7 @@ fn apply_end(rec: &mut ExecutionRecord, end: End, now: i64, sink: Option<&Histor
         End::ExpressTimeout => {
             rec.status = Status::TimedOut;
             rec.error = Some("States.Timeout".into());
-            rec.cause = Some("The execution ran longer than the Express limit of 5 minutes".into());
+            rec.cause = Some(EXPRESS_TIMEOUT_CAUSE.into());
         }
     }
 }
@@ -443,17 +457,12 @@ pub(crate) async fn run_sync(
     let (input_text, input_value) = parse_input(input)?;
     let mut rec = new_record(inner, &m, name, input_text)?;
     let clock = ScaledClock::new(inner.time_scale);
-    let run = wsflow_asl::run_execution(
-        &m.parsed,
-        input_value,
-        context(&m, &rec),
-        &**inner,
-        &clock,
-        None,
-    );
-    let end = match tokio::time::timeout(EXPRESS_LIMIT, run).await {
-        Ok(o) => End::Outcome(o),
-        Err(_) => End::ExpressTimeout,
+    let ctx = context(&m, &rec);
+    let start = ctx.start_time_millis;
+    let run = wsflow_asl::run_execution(&m.parsed, input_value, ctx, &**inner, &clock, None);
+    let end = tokio::select! {
+        o = run => express_end(o, &clock, start),
+        _ = clock.limit(start, EXPRESS_LIMIT_MILLIS) => End::ExpressTimeout,
     };
     apply_end(&mut rec, end, clock.now_millis(), None);
     Ok(rec)

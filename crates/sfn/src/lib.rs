@@ -122,7 +122,7 @@ pub struct SfnBackends {
 #[derive(Debug, thiserror::Error)]
 pub enum SfnError {
     /// A template machine's definition does not validate.
-    #[error("state machine {machine}: {source}")]
+    #[error("state machine {machine} has an invalid definition")]
     InvalidDefinition {
         /// Machine name.
         machine: String,

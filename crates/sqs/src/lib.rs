@@ -57,7 +57,7 @@ pub use store::Received;
 #[derive(Debug, thiserror::Error)]
 pub enum SqsError {
     /// The data directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}")]
     DataDir {
         /// The directory.
         path: String,

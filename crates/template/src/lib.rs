@@ -39,7 +39,7 @@ pub struct LocalContext {
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     /// The template file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,
