@@ -14,7 +14,9 @@
 //! Modules, split by event kind and by API (like serverless-offline's
 //! WebSocket emulator):
 //! * [`config`]: the configuration types;
-//! * `route_selection`: selection expressions;
+//! * `route_selection`: selection expressions, over
+//!   `wsflow_vtl::json_text`, which reads one path of a message of any
+//!   nesting depth;
 //! * `events`: Lambda proxy events and `$context`;
 //! * `integration`: Lambda proxy, AWS service and mock integrations;
 //! * `connections`: the registry of open connections;

@@ -12,16 +12,14 @@
 //!
 //! Only `$request.body.*` variables exist for WebSocket route and template
 //! selection; anything else is refused when the gateway is built.
+//!
+//! Evaluation reads the message text through [`wsflow_vtl::json_text`], so
+//! a message of any nesting depth is routed by its fields (a parsed
+//! `serde_json::Value` would stop at 128 levels).
 
-use serde_json::Value;
+use wsflow_vtl::json_text::{self, Selected, Step};
 
 use crate::GatewayError;
-
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -154,32 +152,17 @@ impl SelectionExpression {
         Ok(Self { parts })
     }
 
-    /// Whether evaluation needs the message body parsed as JSON.
-    pub fn needs_body(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Body(_)))
-    }
-
-    /// Evaluates against a message body already parsed as JSON (`None` when
-    /// the message is not JSON). `None` means "cannot be evaluated".
-    pub fn evaluate(&self, body: Option<&Value>) -> Option<String> {
+    /// Evaluates against a message's text. `None` means "cannot be
+    /// evaluated": the text is not JSON, or a path selects nothing or `null`.
+    pub fn evaluate(&self, body: &str) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Body(steps) => {
-                    let mut v = body?;
-                    for step in steps {
-                        v = match step {
-                            Step::Key(k) => v.get(k.as_str())?,
-                            Step::Index(i) => v.get(*i)?,
-                        };
-                    }
-                    match v {
-                        Value::Null => return None,
-                        Value::String(s) => out.push_str(s),
-                        other => out.push_str(&other.to_string()),
-                    }
-                }
+                Part::Body(steps) => match json_text::select(body, steps)? {
+                    Selected::Null => return None,
+                    Selected::String(s) | Selected::Json(s) => out.push_str(&s),
+                },
             }
         }
         Some(out)
@@ -189,13 +172,9 @@ impl SelectionExpression {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn eval(expr: &str, body: &str) -> Option<String> {
-        let parsed: Option<Value> = serde_json::from_str(body).ok();
-        SelectionExpression::parse(expr)
-            .unwrap()
-            .evaluate(parsed.as_ref())
+        SelectionExpression::parse(expr).unwrap().evaluate(body)
     }
 
     #[test]
@@ -243,15 +222,17 @@ mod tests {
         ] {
             assert!(SelectionExpression::parse(bad).is_err(), "{bad}");
         }
-        assert!(
-            !SelectionExpression::parse("\\$default")
+        assert_eq!(
+            SelectionExpression::parse("\\$default")
                 .unwrap()
-                .needs_body()
+                .evaluate("not JSON")
+                .as_deref(),
+            Some("$default")
         );
         assert!(
             SelectionExpression::parse("$request.body.x")
                 .unwrap()
-                .evaluate(Some(&json!({"x": "1"})))
+                .evaluate(r#"{"x": "1"}"#)
                 .is_some()
         );
     }

@@ -28,7 +28,7 @@ use futures_util::{
     SinkExt, StreamExt,
     stream::{FuturesUnordered, SplitSink, SplitStream},
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use tokio::{
     sync::{mpsc, oneshot},
     time::Instant,
@@ -191,7 +191,6 @@ pub(crate) async fn handshake(
         let req = events::request(&inner.api, &info, &EventKind::Connect);
         let input = CallInput {
             body: "",
-            json: None,
             context: &req.context,
             headers: &event_headers,
             query: &query,
@@ -480,14 +479,9 @@ async fn dispatch_loop(gw: Gateway, conn: Arc<Connection>, mut rx: mpsc::Receive
 async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
     let body = text.as_str();
     let inner = &gw.inner;
-    let json: Option<Value> = if inner.selection.needs_body() {
-        serde_json::from_str(body).ok()
-    } else {
-        None
-    };
     let route: Option<&Route> = inner
         .selection
-        .evaluate(json.as_ref())
+        .evaluate(body)
         .and_then(|key| inner.routes.get(&key))
         .or(inner.default.as_ref());
     let Some(route) = route else {
@@ -510,7 +504,6 @@ async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
     };
     let input = CallInput {
         body,
-        json: json.as_ref(),
         context: &context,
         headers: &[],
         query: &[],
@@ -556,7 +549,6 @@ async fn run_disconnect(gw: &Gateway, info: &ConnectionInfo, code: u16, reason: 
     );
     let input = CallInput {
         body: "",
-        json: None,
         context: &req.context,
         headers: &[],
         query: &[],

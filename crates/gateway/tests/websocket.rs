@@ -83,6 +83,41 @@ async fn nested_and_braced_selection_expressions_route() {
     assert_eq!(next_text(&mut ws).await, format!("Chat:{msg}"));
 }
 
+/// Valid JSON is routed by its `action` however deeply its other members
+/// nest (serde_json's parser stops at 128 levels), and a frame of `[` that
+/// never closes is not JSON: `$default`. The gateway stays up.
+#[tokio::test]
+async fn deeply_nested_messages_route_by_their_action() {
+    let lambda = echo_lambda();
+    let s = serve(
+        api(vec![
+            lambda_route("echo", "Echo", true),
+            lambda_route("$default", "Default", true),
+        ]),
+        lambda,
+        vec![],
+    )
+    .await;
+    let mut ws = connect(s.addr, "/api").await;
+    for depth in [500, 16_000] {
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let msg = format!(r#"{{"data":{nested},"action":"echo"}}"#);
+        send(&mut ws, &msg).await;
+        assert_eq!(
+            next_text(&mut ws).await,
+            format!("Echo:{msg}"),
+            "depth {depth}"
+        );
+        let open = format!(r#"{{"action":"echo","data":{}}}"#, "[".repeat(depth));
+        send(&mut ws, &open).await;
+        assert_eq!(
+            next_text(&mut ws).await,
+            format!("Default:{open}"),
+            "depth {depth}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn no_match_without_default_is_forbidden() {
     let s = serve(

@@ -9,7 +9,8 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 use crate::ast::{BinOp, Expr, Lit, Node, Part, Reference};
-use crate::jsonpath::{self, Selected};
+use crate::json_text;
+use crate::jsonpath::{self, Selected, TextSelected};
 use crate::limits::{MAX_ITERATIONS, MAX_OUTPUT};
 use crate::methods::{self, as_f64, java_eq};
 use crate::value::V;
@@ -52,8 +53,17 @@ struct State<'c, 'a> {
     ctx: &'c RenderContext<'a>,
     locals: HashMap<String, V>,
     iterations: usize,
-    body: Option<Option<V>>,
+    body: Option<Body>,
     params: Option<V>,
+}
+
+/// The message body as `$input.json` and `$input.path` see it.
+enum Body {
+    /// Parsed: JSON, or a body that is not JSON seen as one JSON string.
+    Parsed(V),
+    /// Valid JSON nested deeper than a value may be: read by path from the
+    /// text (see [`crate::json_text`]).
+    Deep,
 }
 
 fn check_size(out: &str) -> R<()> {
@@ -356,22 +366,57 @@ impl<'a> State<'_, 'a> {
         })
     }
 
-    fn body_json(&mut self) -> V {
-        if self.body.is_none() {
-            self.body = Some(V::parse_json(self.ctx.body));
-        }
-        match &self.body {
-            Some(Some(v)) => v.clone(),
+    fn body_json(&mut self) -> &Body {
+        let text = self.ctx.body;
+        self.body.get_or_insert_with(|| match V::parse_json(text) {
+            Some(v) => Body::Parsed(v),
+            None if json_text::is_json(text) => Body::Deep,
             // A body that is not JSON is seen as one JSON string.
-            _ => V::str(self.ctx.body),
-        }
+            None => Body::Parsed(V::str(text)),
+        })
+    }
+
+    /// `$input.json(path)` (`as_json`) or `$input.path(path)` on a body too
+    /// deep to parse.
+    fn deep_input_path(&self, path: &str, as_json: bool) -> R<V> {
+        Ok(match jsonpath::select_text(self.ctx.body, path) {
+            TextSelected::Invalid => {
+                return Err(VtlError::render(format!(
+                    "Invalid JSONPath expression: {path}"
+                )));
+            }
+            TextSelected::Unsupported => {
+                return Err(VtlError::render(format!(
+                    "JSONPath {path}: wildcards and negative indexes need the whole body, \
+                     which is nested too deeply"
+                )));
+            }
+            TextSelected::Missing if as_json => V::str(""),
+            TextSelected::Missing => V::Null,
+            TextSelected::Found(found) => match (found, as_json) {
+                (json_text::Selected::Null, true) => V::str("null"),
+                (json_text::Selected::Null, false) => V::Null,
+                (json_text::Selected::String(s), true) => {
+                    let mut out = String::with_capacity(s.len() + 2);
+                    crate::value::write_json_string(&s, &mut out);
+                    V::str(out)
+                }
+                (json_text::Selected::String(s), false) => V::str(s),
+                (json_text::Selected::Json(text), true) => V::str(text),
+                (json_text::Selected::Json(text), false) => V::parse_json(&text)
+                    .ok_or_else(|| VtlError::render("value nested too deeply"))?,
+            },
+        })
     }
 
     fn input_call(&mut self, name: &str, args: &[V]) -> R<V> {
         match (name, args) {
             ("json" | "path", [p]) => {
                 let path = p.to_java_string()?;
-                let root = self.body_json();
+                let root = match self.body_json() {
+                    Body::Parsed(v) => v.clone(),
+                    Body::Deep => return self.deep_input_path(&path, name == "json"),
+                };
                 match jsonpath::select(&root, &path) {
                     Selected::Invalid => Err(VtlError::render(format!(
                         "Invalid JSONPath expression: {path}"

@@ -1,6 +1,10 @@
 //! The JSONPath subset API Gateway templates use: `$`, `.name`, `['name']`, `["name"]`, `[n]`
 //! (negative counts from the end), `[*]` and `.*`. A path with a wildcard yields a list.
+//!
+//! [`select`] walks a parsed value; [`select_text`] reads a message too deep
+//! to parse (see [`crate::json_text`]) along a path of names and indexes.
 
+use crate::json_text;
 use crate::value::V;
 
 #[derive(Debug, PartialEq)]
@@ -76,6 +80,40 @@ pub(crate) enum Selected {
     Missing,
     /// The value (a list when the path contains a wildcard).
     Found(V),
+}
+
+/// What [`select_text`] found.
+pub(crate) enum TextSelected {
+    /// The path is not valid JSONPath (of the supported subset).
+    Invalid,
+    /// A wildcard or a negative index, which need the parsed document.
+    Unsupported,
+    /// No value at the path.
+    Missing,
+    /// The value.
+    Found(json_text::Selected),
+}
+
+/// Applies `path` to the JSON text of a message without parsing all of it.
+pub(crate) fn select_text(text: &str, path: &str) -> TextSelected {
+    let Some(steps) = parse(path) else {
+        return TextSelected::Invalid;
+    };
+    let mut text_steps = Vec::with_capacity(steps.len());
+    for step in steps {
+        text_steps.push(match step {
+            Step::Key(k) => json_text::Step::Key(k),
+            Step::Index(i) => match usize::try_from(i) {
+                Ok(i) => json_text::Step::Index(i),
+                Err(_) => return TextSelected::Unsupported,
+            },
+            Step::Wild => return TextSelected::Unsupported,
+        });
+    }
+    match json_text::select(text, &text_steps) {
+        Some(found) => TextSelected::Found(found),
+        None => TextSelected::Missing,
+    }
 }
 
 /// Applies `path` to `root`.

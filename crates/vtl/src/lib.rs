@@ -37,6 +37,7 @@
 
 mod ast;
 mod eval;
+pub mod json_text;
 mod jsonpath;
 pub mod limits;
 mod methods;

@@ -553,3 +553,48 @@ fn seed_004_original_connect_template() {
     assert_eq!(v["Item"]["path"]["S"], "/a/b");
     assert_eq!(v["Item"]["payload"]["S"], "");
 }
+
+/// A message nested deeper than a parsed value may be (`[[[…]]]`, any depth
+/// up to what 128 KB holds) is still read by path: the sync_sfn template of
+/// the app renders its `data`, and nothing recurses once per level.
+#[test]
+fn bodies_nested_however_deep_are_read_by_path() {
+    let sync_sfn = r#"#set($data = $input.json('$.data'))
+#if("$!data" == "")#set($data = "null")#end
+{"input": "{\"data\": $util.escapeJavaScript($data).replaceAll("\\'", "'")}", "action": "$input.path('$.action')"}"#;
+    for depth in [500, 60_000] {
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let mut r = req();
+        r.body = format!(
+            r#"{{"action": "sync_sfn", "data": {}, "tail": {{"s": "x\"y", "n": null}}}}"#,
+            deep.replace("[]", "[1, \"a\"]")
+        );
+        let want_data = deep.replace("[]", "[1,\"a\"]");
+        let out = render_with(sync_sfn, &r).unwrap_or_else(|e| panic!("depth {depth}: {e}"));
+        let escaped = want_data.replace('"', "\\\"");
+        assert_eq!(
+            out.trim(),
+            format!(r#"{{"input": "{{\"data\": {escaped}}}", "action": "sync_sfn"}}"#),
+            "depth {depth}"
+        );
+
+        let one = |src: &str| render_with(src, &r);
+        assert_eq!(one("$input.json('$.tail.s')").unwrap(), r#""x\"y""#);
+        assert_eq!(one("$input.path('$.tail.s')").unwrap(), r#"x"y"#);
+        assert_eq!(one("$input.json('$.tail.n')").unwrap(), "null");
+        assert_eq!(
+            one("$input.json('$.tail')").unwrap(),
+            r#"{"s":"x\"y","n":null}"#
+        );
+        assert_eq!(one("$input.path('$.tail').s").unwrap(), r#"x"y"#);
+        assert_eq!(one("[$input.json('$.missing')]").unwrap(), "[]");
+        assert_eq!(one("$input.body").unwrap(), r.body);
+        // What needs the whole document is refused with a clear error.
+        for path in ["$.data[*]", "$.*", "$.data[-1]"] {
+            let e = one(&format!("$input.json('{path}')")).unwrap_err();
+            assert!(e.to_string().contains("nested too deeply"), "{path}: {e}");
+        }
+        let e = one("$input.path('$.data')").unwrap_err();
+        assert!(e.to_string().contains("nested too deeply"), "{e}");
+    }
+}

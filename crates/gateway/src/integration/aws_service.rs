@@ -149,11 +149,7 @@ impl ServiceIntegration {
     /// The template for this request, `Ok(None)` to pass the body through.
     fn select_template(&self, input: &CallInput<'_>) -> Result<Option<&Template>, String> {
         let key = match &self.selection {
-            Some(sel) if sel.needs_body() && input.json.is_none() => {
-                let parsed: Option<serde_json::Value> = serde_json::from_str(input.body).ok();
-                sel.evaluate(parsed.as_ref())
-            }
-            Some(sel) => sel.evaluate(input.json),
+            Some(sel) => sel.evaluate(input.body),
             None => Some("$default".to_owned()),
         };
         let chosen = key

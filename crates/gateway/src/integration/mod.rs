@@ -39,8 +39,6 @@ pub(crate) enum Outcome {
 pub(crate) struct CallInput<'a> {
     /// The message body (`""` for `$connect`/`$disconnect`).
     pub body: &'a str,
-    /// The message body parsed as JSON, if it is JSON.
-    pub json: Option<&'a Value>,
     /// `$context`.
     pub context: &'a Map<String, Value>,
     /// Request headers (only `$connect` has any).
