@@ -583,3 +583,59 @@ Resources:
         "{e}"
     );
 }
+
+/// The YAML parser (saphyr) on hostile or unusual input: nesting past its limit, an alias
+/// bomb, core-schema tags, anchors; each is a clear result, never a hang or a crash.
+#[test]
+fn hostile_and_unusual_yaml() {
+    let deep = format!(
+        "Resources: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    match load_err(&deep) {
+        TemplateError::Yaml { message, .. } => assert!(message.contains("recursion"), "{message}"),
+        e => panic!("{e}"),
+    }
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+        let prev = ["a", "b", "c", "d", "e", "f", "g", "h"][i];
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        bomb.push_str(&format!("{name}: &{name} [{refs}]\n"));
+    }
+    let started = std::time::Instant::now();
+    match load_err(&bomb) {
+        TemplateError::Yaml { message, .. } => assert!(message.contains("alias"), "{message}"),
+        e => panic!("{e}"),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // Anchors and aliases, `!!str`, and short-form tags inside flow sequences.
+    let app = load_str(
+        "Parameters:\n  Stage: {Type: String, Default: !!str 1}\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: &props\n      Runtime: provided.al2023\n      Handler: bootstrap\n      CodeUri: lambdas/echo\n      Environment:\n        Variables:\n          STAGE: !Ref Stage\n          JOINED: !Join ['-', [a, !Ref Stage]]\n  G:\n    Type: AWS::Serverless::Function\n    Properties: *props\n",
+        &[],
+        &ctx(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(app.functions.len(), 2, "{app:?}");
+    let env = |name: &str| {
+        app.functions
+            .iter()
+            .find(|f| f.logical_id == name)
+            .map(|f| f.environment.clone())
+            .unwrap()
+    };
+    for name in ["F", "G"] {
+        let env = env(name);
+        assert_eq!(
+            env.get("STAGE").map(String::as_str),
+            Some("1"),
+            "{name}: {env:?}"
+        );
+        assert_eq!(
+            env.get("JOINED").map(String::as_str),
+            Some("a-1"),
+            "{name}: {env:?}"
+        );
+    }
+}
