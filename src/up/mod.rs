@@ -53,6 +53,10 @@ pub struct UpArgs {
     /// (1,000 by default); on a small machine fewer processes cost less CPU per invocation.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub function_concurrency: u16,
+    /// An AWS Step Functions Local MockConfigFile: StartExecution and StartSyncExecution
+    /// on `<stateMachineArn>#<TestCaseName>` run with that test case's mocked responses.
+    #[arg(long, value_name = "MockConfigFile.json")]
+    pub mocks: Option<PathBuf>,
     /// Close connections idle for this many seconds (AWS: 600).
     #[arg(long, default_value_t = 600)]
     pub idle_timeout: u64,

@@ -109,6 +109,10 @@ pub fn start(
     options.account = account.clone();
     options.time_scale = args.time_scale;
     options.endpoint = endpoint.to_owned();
+    options.mocks = match &args.mocks {
+        Some(path) => Some(Arc::new(read_mocks(path)?)),
+        None => None,
+    };
     let sfn = Arc::new(
         StepFunctions::open(
             options,
@@ -177,4 +181,26 @@ async fn sweep_ttl(dynamodb: Arc<DynamoDb>, mut stopped: watch::Receiver<bool>) 
             _ = stopped.changed() => return,
         }
     }
+}
+
+/// Reads and checks a MockConfigFile (`--mocks`): every test case's
+/// responses must exist, so a typo is reported at start-up.
+fn read_mocks(path: &std::path::Path) -> anyhow::Result<wsflow_asl::mock::MockConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--mocks: cannot read {}", path.display()))?;
+    let config = wsflow_asl::mock::MockConfigFile::parse(&text)
+        .with_context(|| format!("--mocks {}", path.display()))?;
+    for (machine, cases) in &config.state_machines {
+        for case in cases.keys() {
+            config.invoker(machine, case).with_context(|| {
+                format!("--mocks {}: test case {machine}#{case}", path.display())
+            })?;
+        }
+    }
+    let cases: usize = config.state_machines.values().map(|c| c.len()).sum();
+    eprintln!(
+        "wsflow: mocks from {}: {cases} test case(s); start executions on <stateMachineArn>#<TestCaseName>",
+        path.display()
+    );
+    Ok(config)
 }

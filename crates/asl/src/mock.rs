@@ -174,27 +174,40 @@ impl MockInvoker {
     }
 }
 
+impl MockInvoker {
+    /// The mocked outcome of `call`, or `None` when the test case mocks no
+    /// response for its state (Step Functions Local then calls the real
+    /// integration). Each answered call counts as one invocation of the state.
+    pub fn answer(&self, call: &TaskCall) -> Option<Result<Value, TaskFailure>> {
+        Some(match self.next(&call.state_name)? {
+            MockResponse::Return(v) => {
+                // A bare Lambda ARN's mocked response is the Invoke API response; the state's
+                // result is its Payload.
+                match v.get("Payload") {
+                    Some(p) if call.resource.starts_with("arn:aws:lambda:") => Ok(p.clone()),
+                    _ => Ok(v),
+                }
+            }
+            MockResponse::Throw(f) => Err(f),
+        })
+    }
+
+    /// Whether the test case mocks the state `state_name`.
+    pub fn mocks(&self, state_name: &str) -> bool {
+        self.per_state.contains_key(state_name)
+    }
+}
+
 impl TaskInvoker for MockInvoker {
     fn invoke<'a>(&'a self, call: TaskCall) -> BoxFuture<'a, Result<Value, TaskFailure>> {
-        let r = self.next(&call.state_name);
+        let r = self.answer(&call);
         Box::pin(async move {
-            match r {
-                Some(MockResponse::Return(v)) => {
-                    // A bare Lambda ARN's mocked response is the Invoke API response; the state's
-                    // result is its Payload.
-                    if call.resource.starts_with("arn:aws:lambda:")
-                        && let Some(p) = v.get("Payload")
-                    {
-                        return Ok(p.clone());
-                    }
-                    Ok(v)
-                }
-                Some(MockResponse::Throw(f)) => Err(f),
-                None => Err(TaskFailure::new(
+            r.unwrap_or_else(|| {
+                Err(TaskFailure::new(
                     crate::error::TASK_FAILED,
                     format!("No mocked response for state '{}'", call.state_name),
-                )),
-            }
+                ))
+            })
         })
     }
 }

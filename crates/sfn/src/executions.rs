@@ -12,12 +12,16 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
-use wsflow_asl::{Clock, ExecutionContext, ExecutionOutcome, ExecutionStatus, HistorySink};
+use wsflow_asl::mock::MockInvoker;
+use wsflow_asl::{
+    Clock, ExecutionContext, ExecutionOutcome, ExecutionStatus, HistorySink, TaskInvoker,
+};
 use wsflow_aws_wire::ServiceError;
 
 use crate::MachineType;
 use crate::clock::{EXPRESS_LIMIT_MILLIS, EXPRESS_TIMEOUT_CAUSE, ScaledClock, epoch_millis};
 use crate::lock;
+use crate::mocks::{self, Mocked};
 use crate::names::{check_name, invalid_arn, split_states_arn};
 use crate::records::{ExecutionRecord, Status};
 use crate::replay::{HistoryRecorder, Journal, ResumeClock, TaskReplay};
@@ -86,6 +90,7 @@ fn new_record(
     m: &Machine,
     name: Option<&str>,
     input: String,
+    test_case: Option<&str>,
 ) -> Result<ExecutionRecord, ServiceError> {
     let name = match name {
         Some(n) => {
@@ -113,6 +118,7 @@ fn new_record(
         cause: None,
         start_millis: epoch_millis(),
         stop_millis: None,
+        test_case: test_case.map(str::to_owned),
     })
 }
 
@@ -145,9 +151,11 @@ pub(crate) async fn start(
     name: Option<&str>,
     input: Option<&str>,
 ) -> Result<Started, ServiceError> {
-    let m = machine(inner, machine_arn)?;
+    let (base_arn, test_case) = mocks::split_test_case(machine_arn);
+    let m = machine(inner, base_arn)?;
+    let mocked = mocks::for_test_case(inner.mocks.as_ref(), machine_arn, &m.name, test_case)?;
     let (input_text, input_value) = parse_input(input)?;
-    let rec = new_record(inner, &m, name, input_text)?;
+    let rec = new_record(inner, &m, name, input_text, test_case)?;
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = watch::channel(None);
     let live = Arc::new(Live {
@@ -196,7 +204,11 @@ pub(crate) async fn start(
     let ctx = context(&m, &rec);
     let guard = RunningGuard::new(inner.clone());
     tokio::spawn(async move {
-        drive(guard.0.clone(), m, live, input_value, ctx, stop_rx, None).await;
+        let with = RunWith {
+            resume: None,
+            mocked,
+        };
+        drive(guard.0.clone(), m, live, input_value, ctx, stop_rx, with).await;
         drop(guard);
     });
     Ok(Started {
@@ -254,6 +266,13 @@ enum End {
     ExpressTimeout,
 }
 
+/// What one run brings besides its record: the history a resumed run
+/// replays, and the mocks of the test case it runs with.
+struct RunWith {
+    resume: Option<Resume>,
+    mocked: Option<MockInvoker>,
+}
+
 /// Everything a resumed execution replays: its stored history, indexed.
 struct Resume {
     journal: Journal,
@@ -266,8 +285,9 @@ async fn drive(
     input: Value,
     ctx: ExecutionContext,
     stop_rx: oneshot::Receiver<StopRequest>,
-    resume: Option<Resume>,
+    with: RunWith,
 ) {
+    let RunWith { resume, mocked } = with;
     let arn = ctx.execution_arn.clone();
     let standard = m.kind == MachineType::Standard;
     let (recorder, recorded) = match resume {
@@ -303,7 +323,15 @@ async fn drive(
         None => &scaled,
     };
     let barrier = recorder.as_ref().map(|_| inner.store.clone());
-    let tasks = TaskReplay::new(&*inner, recorded, barrier);
+    let with_mocks = mocked.as_ref().map(|mocks| Mocked {
+        mocks,
+        real: &*inner,
+    });
+    let backend: &dyn TaskInvoker = match &with_mocks {
+        Some(m) => m,
+        None => &*inner,
+    };
+    let tasks = TaskReplay::new(backend, recorded, barrier);
     let history = recorder.as_ref().map(|s| s as &dyn HistorySink);
     let mut shutdown = inner.shutdown.subscribe();
     let run = wsflow_asl::run_execution(&m.parsed, input, ctx, &tasks, clock, history);
@@ -380,6 +408,19 @@ pub(crate) fn resume_all(inner: &Arc<Inner>) -> Result<usize, crate::store::Stor
                 continue;
             }
         };
+        // The same test case mocks the same states after the restart.
+        let mocked = match mocks::for_test_case(
+            inner.mocks.as_ref(),
+            &rec.state_machine_arn,
+            &m.name,
+            rec.test_case.as_deref(),
+        ) {
+            Ok(mocked) => mocked,
+            Err(_) => {
+                tracing::warn!(%arn, test_case = ?rec.test_case, "cannot resume: its MockConfigFile test case is gone; left RUNNING");
+                continue;
+            }
+        };
         let ctx = context(&m, &rec);
         let (stop_tx, stop_rx) = oneshot::channel();
         let (done_tx, _) = watch::channel(None);
@@ -389,14 +430,17 @@ pub(crate) fn resume_all(inner: &Arc<Inner>) -> Result<usize, crate::store::Stor
             done: done_tx,
         });
         lock(&inner.live).insert(arn, live.clone());
-        ready.push((m, live, input, ctx, stop_rx, journal));
+        ready.push((m, live, input, ctx, stop_rx, journal, mocked));
     }
     let resumed = ready.len();
-    for (m, live, input, ctx, stop_rx, journal) in ready {
+    for (m, live, input, ctx, stop_rx, journal, mocked) in ready {
         let guard = RunningGuard::new(inner.clone());
         tokio::spawn(async move {
-            let resume = Some(Resume { journal });
-            drive(guard.0.clone(), m, live, input, ctx, stop_rx, resume).await;
+            let with = RunWith {
+                resume: Some(Resume { journal }),
+                mocked,
+            };
+            drive(guard.0.clone(), m, live, input, ctx, stop_rx, with).await;
             drop(guard);
         });
     }
@@ -447,19 +491,29 @@ pub(crate) async fn run_sync(
     name: Option<&str>,
     input: Option<&str>,
 ) -> Result<ExecutionRecord, ServiceError> {
-    let m = machine(inner, machine_arn)?;
+    let (base_arn, test_case) = mocks::split_test_case(machine_arn);
+    let m = machine(inner, base_arn)?;
     if m.kind != MachineType::Express {
         return Err(ServiceError::client(
             "StateMachineTypeNotSupported",
             "This operation is not supported by this type of state machine",
         ));
     }
+    let mocked = mocks::for_test_case(inner.mocks.as_ref(), machine_arn, &m.name, test_case)?;
     let (input_text, input_value) = parse_input(input)?;
-    let mut rec = new_record(inner, &m, name, input_text)?;
+    let mut rec = new_record(inner, &m, name, input_text, test_case)?;
     let clock = ScaledClock::new(inner.time_scale);
     let ctx = context(&m, &rec);
     let start = ctx.start_time_millis;
-    let run = wsflow_asl::run_execution(&m.parsed, input_value, ctx, &**inner, &clock, None);
+    let with_mocks = mocked.as_ref().map(|mocks| Mocked {
+        mocks,
+        real: &**inner,
+    });
+    let backend: &dyn TaskInvoker = match &with_mocks {
+        Some(m) => m,
+        None => &**inner,
+    };
+    let run = wsflow_asl::run_execution(&m.parsed, input_value, ctx, backend, &clock, None);
     let end = tokio::select! {
         o = run => express_end(o, &clock, start),
         _ = clock.limit(start, EXPRESS_LIMIT_MILLIS) => End::ExpressTimeout,

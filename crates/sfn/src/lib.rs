@@ -14,12 +14,14 @@
 //! stopping, finishing executions), `replay` (resuming them after a
 //! crash), `api` (one function per API operation), `tokens`
 //! (waitForTaskToken callbacks), `tasks` (one module per integration),
-//! `test_state` (the TestState operation).
+//! `test_state` (the TestState operation), `mocks` (MockConfigFile test
+//! cases: `<stateMachineArn>#<TestCase>`).
 #![warn(missing_docs)]
 
 mod api;
 pub mod clock;
 mod executions;
+mod mocks;
 pub mod names;
 pub mod records;
 mod replay;
@@ -83,8 +85,8 @@ pub struct SfnOptions {
     /// Region and account of every ARN.
     pub account: Account,
     /// Scale of `Wait` states and other engine sleeps: 1 = real time,
-    /// 0.01 = 100x faster, 0 = waits return at once. (Express executions'
-    /// five-minute limit is always real time.)
+    /// 0.01 = 100x faster, 0 = waits return at once. Express executions'
+    /// five-minute limit is measured in the same scaled time.
     pub time_scale: f64,
     /// The local edge endpoint (`http://127.0.0.1:<port>`): where
     /// `arn:aws:states:::apigateway:invoke` sends its requests.
@@ -93,6 +95,10 @@ pub struct SfnOptions {
     pub data_dir: PathBuf,
     /// How history writes are grouped into transactions.
     pub commit_mode: CommitMode,
+    /// An AWS Step Functions Local MockConfigFile: executions started on
+    /// `<stateMachineArn>#<TestCaseName>` run with that test case's mocked
+    /// responses.
+    pub mocks: Option<Arc<wsflow_asl::mock::MockConfigFile>>,
 }
 
 impl SfnOptions {
@@ -105,6 +111,7 @@ impl SfnOptions {
             endpoint: "http://127.0.0.1:3001".into(),
             data_dir: data_dir.into(),
             commit_mode: CommitMode::Group,
+            mocks: None,
         }
     }
 }

@@ -79,6 +79,11 @@ pub struct ExecutionRecord {
     pub start_millis: i64,
     /// Stop time, epoch milliseconds, once finished.
     pub stop_millis: Option<i64>,
+    /// The MockConfigFile test case it runs with (started on
+    /// `<stateMachineArn>#<TestCase>`), kept so a resumed run mocks the same
+    /// states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_case: Option<String>,
 }
 
 /// A state machine created through CreateStateMachine (template machines are

@@ -39,6 +39,7 @@ pub(crate) struct Inner {
     pub account: Account,
     pub time_scale: f64,
     pub endpoint: String,
+    pub mocks: Option<Arc<wsflow_asl::mock::MockConfigFile>>,
     pub store: Store,
     pub machines: RwLock<BTreeMap<String, Arc<Machine>>>,
     /// Executions running in this process, by ARN.
@@ -140,6 +141,7 @@ impl StepFunctions {
             account: options.account,
             time_scale: options.time_scale,
             endpoint: options.endpoint,
+            mocks: options.mocks,
             store,
             machines: RwLock::new(registry),
             live: Mutex::new(HashMap::new()),

@@ -435,6 +435,7 @@ mod tests {
             cause: None,
             start_millis: 1,
             stop_millis: None,
+            test_case: None,
         }
     }
 

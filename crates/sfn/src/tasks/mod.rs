@@ -5,7 +5,8 @@
 //! Resources the stack cannot emulate fail the task with
 //! `States.IntegrationNotSupported` (a wsflow-specific name: AWS rejects such
 //! definitions at creation, which the local stack cannot know in general),
-//! catchable by `States.ALL`/`States.TaskFailed`, with the resource in the cause.
+//! catchable by `States.ALL`/`States.TaskFailed`, with the resource, the
+//! state and how to mock it in the cause.
 
 pub(crate) mod apigateway;
 pub(crate) mod http;
@@ -57,6 +58,7 @@ impl TaskInvoker for Inner {
 }
 
 async fn invoke(inner: &Inner, call: TaskCall) -> Result<Value, TaskFailure> {
+    let unsupported = |resource: &str| unsupported(resource, &call.state_name);
     let (base, pattern) = split_pattern(&call.resource);
     let Some(arn) = wsflow_aws_wire::arn::parse(base) else {
         return Err(unsupported(&call.resource));
@@ -86,11 +88,15 @@ async fn invoke(inner: &Inner, call: TaskCall) -> Result<Value, TaskFailure> {
         "states:startExecution" => nested::start_execution(inner, payload, pattern).await,
         _ => match resource.split_once(':') {
             Some(("aws-sdk", rest)) if !sync => match rest.split_once(':') {
-                Some((service, action)) => services::aws_sdk(inner, service, action, payload).await,
+                Some((service, action)) => services::aws_sdk(inner, service, action, payload)
+                    .await?
+                    .ok_or_else(|| unsupported(&call.resource)),
                 None => Err(unsupported(&call.resource)),
             },
             Some((service @ ("dynamodb" | "sqs"), action)) if !sync => {
-                services::optimized(inner, service, action, payload).await
+                services::optimized(inner, service, action, payload)
+                    .await?
+                    .ok_or_else(|| unsupported(&call.resource))
             }
             _ => Err(unsupported(&call.resource)),
         },
@@ -104,10 +110,15 @@ async fn invoke(inner: &Inner, call: TaskCall) -> Result<Value, TaskFailure> {
     }
 }
 
-fn unsupported(resource: &str) -> TaskFailure {
+fn unsupported(resource: &str, state: &str) -> TaskFailure {
     TaskFailure::new(
         UNSUPPORTED,
-        format!("wsflow's local Step Functions cannot run the resource '{resource}'"),
+        format!(
+            "wsflow's local Step Functions cannot run the resource '{resource}' of the state \
+             '{state}'. Mock it: give a MockConfigFile test case a response for '{state}', \
+             start the stack with `wsflow up --mocks MockConfigFile.json`, and start the \
+             execution on '<stateMachineArn>#<TestCaseName>'."
+        ),
     )
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use wsflow_asl::TaskFailure;
 use wsflow_aws_wire::{Protocol, ServiceError, ServiceRequest};
 
-use super::{sdk_metadata, service_cause, unsupported};
+use super::{sdk_metadata, service_cause};
 use crate::service::Inner;
 
 /// `putItem` → `PutItem`.
@@ -50,13 +50,14 @@ async fn call(
         .map_err(|e| ServiceError::internal(format!("{service} answered non-JSON: {e}")))
 }
 
-/// `arn:aws:states:::dynamodb:<action>` and `arn:aws:states:::sqs:<action>`.
+/// `arn:aws:states:::dynamodb:<action>` and `arn:aws:states:::sqs:<action>`;
+/// `Ok(None)` for an action the local service does not have.
 pub(crate) async fn optimized(
     inner: &Inner,
     service: &str,
     action: &str,
     mut payload: Value,
-) -> Result<Value, TaskFailure> {
+) -> Result<Option<Value>, TaskFailure> {
     let (prefix, java_name) = match service {
         "dynamodb" => ("DynamoDB", "AmazonDynamoDBv2"),
         _ => ("SQS", "AmazonSQS"),
@@ -78,9 +79,9 @@ pub(crate) async fn optimized(
                 o.insert("SdkHttpMetadata".into(), http);
                 o.insert("SdkResponseMetadata".into(), response);
             }
-            Ok(out)
+            Ok(Some(out))
         }
-        Ok(None) => Err(unsupported(&format!("arn:aws:states:::{service}:{action}"))),
+        Ok(None) => Ok(None),
         Err(e) => Err(TaskFailure {
             error: format!("{prefix}.{}", e.code),
             cause: Some(service_cause(java_name, &e)),
@@ -88,22 +89,21 @@ pub(crate) async fn optimized(
     }
 }
 
-/// `arn:aws:states:::aws-sdk:<service>:<action>`.
+/// `arn:aws:states:::aws-sdk:<service>:<action>`; `Ok(None)` for an action
+/// the local service does not have.
 pub(crate) async fn aws_sdk(
     inner: &Inner,
     service: &str,
     action: &str,
     payload: Value,
-) -> Result<Value, TaskFailure> {
+) -> Result<Option<Value>, TaskFailure> {
     let sdk_name = match service {
         "dynamodb" => "DynamoDb".to_owned(),
         other => operation_name(other),
     };
     match call(inner, service, &operation_name(action), &payload).await {
-        Ok(Some(out)) => Ok(out),
-        Ok(None) => Err(unsupported(&format!(
-            "arn:aws:states:::aws-sdk:{service}:{action}"
-        ))),
+        Ok(Some(out)) => Ok(Some(out)),
+        Ok(None) => Ok(None),
         Err(e) => Err(TaskFailure {
             error: format!("{sdk_name}.{}", exception_name(&e.code)),
             cause: Some(format!(
