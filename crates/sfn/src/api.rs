@@ -515,6 +515,7 @@ async fn update_state_machine(inner: &Inner, body: &Value) -> Result<Value, Serv
         arn: old.arn.clone(),
         name: old.name.clone(),
         kind: old.kind,
+        version: crate::service::definition_version(&definition),
         definition,
         parsed,
         role_arn: role

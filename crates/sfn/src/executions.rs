@@ -119,6 +119,7 @@ fn new_record(
         start_millis: epoch_millis(),
         stop_millis: None,
         test_case: test_case.map(str::to_owned),
+        definition_version: (m.kind == MachineType::Standard).then(|| m.version.clone()),
     })
 }
 
@@ -195,6 +196,10 @@ pub(crate) async fn start(
         map.insert(rec.execution_arn.clone(), live.clone());
     }
     if m.kind == MachineType::Standard {
+        // The definition it starts with is durable with its record.
+        if lock(&inner.stored_versions).insert(m.version.clone()) {
+            inner.store.put_definition(&m.version, &m.definition);
+        }
         inner.store.put_execution(&rec);
         if let Err(e) = inner.store.sync().await {
             lock(&inner.live).remove(&rec.execution_arn);
@@ -256,6 +261,45 @@ impl RunningGuard {
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         self.0.running.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// The machine as `rec` started on it: the current one, or, when the
+/// definition changed since, the stored version the execution recorded.
+fn started_version(inner: &Inner, current: Arc<Machine>, rec: &ExecutionRecord) -> Arc<Machine> {
+    let Some(version) = rec.definition_version.as_deref() else {
+        return current;
+    };
+    if version == current.version {
+        return current;
+    }
+    let arn = &rec.execution_arn;
+    let definition = match inner.store.definition(version) {
+        Ok(Some(d)) => d,
+        Ok(None) | Err(_) => {
+            tracing::warn!(%arn, "the definition version it started with is not stored; resuming on the current one");
+            return current;
+        }
+    };
+    match wsflow_asl::StateMachine::parse(&definition) {
+        Ok(parsed) => {
+            tracing::info!(%arn, "resuming on the definition it started with (the machine was updated since)");
+            Arc::new(Machine {
+                arn: current.arn.clone(),
+                name: current.name.clone(),
+                kind: current.kind,
+                definition,
+                version: version.to_owned(),
+                parsed,
+                role_arn: current.role_arn.clone(),
+                created_millis: current.created_millis,
+                from_template: current.from_template,
+            })
+        }
+        Err(e) => {
+            tracing::warn!(%arn, "its stored definition no longer parses ({e}); resuming on the current one");
+            current
+        }
     }
 }
 
@@ -394,6 +438,7 @@ pub(crate) fn resume_all(inner: &Arc<Inner>) -> Result<usize, crate::store::Stor
             tracing::warn!(%arn, machine = %rec.state_machine_arn, "cannot resume: its state machine no longer exists; left RUNNING");
             continue;
         };
+        let m = started_version(inner, m, &rec);
         let input = match serde_json::from_str(&rec.input) {
             Ok(v) => v,
             Err(e) => {

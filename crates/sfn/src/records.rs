@@ -84,6 +84,12 @@ pub struct ExecutionRecord {
     /// states.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_case: Option<String>,
+    /// The version (SHA-256) of the definition it started with: a resumed run
+    /// replays that definition even if the machine was updated since, as AWS
+    /// runs an execution to its end on the version it started with. Absent
+    /// in records written before versions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_version: Option<String>,
 }
 
 /// A state machine created through CreateStateMachine (template machines are

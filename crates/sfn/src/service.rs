@@ -17,6 +17,17 @@ use crate::tasks::http::HttpClient;
 use crate::tokens::Tokens;
 use crate::{MachineSpec, MachineType, SfnBackends, SfnError, SfnOptions, api, names};
 
+/// The version of a definition: the SHA-256 of its text, in hex. Executions
+/// record it, and the store keeps each version's text (see
+/// [`crate::store::Store::put_definition`]).
+pub(crate) fn definition_version(definition: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(definition.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Role given to machines that declare none.
 const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/wsflow-local-sfn-role";
 
@@ -26,6 +37,9 @@ pub(crate) struct Machine {
     pub name: String,
     pub kind: MachineType,
     pub definition: String,
+    /// [`definition_version`] of `definition`: what an execution records
+    /// so a resumed run replays the definition it started with.
+    pub version: String,
     pub parsed: StateMachine,
     pub role_arn: String,
     pub created_millis: i64,
@@ -44,6 +58,8 @@ pub(crate) struct Inner {
     pub machines: RwLock<BTreeMap<String, Arc<Machine>>>,
     /// Executions running in this process, by ARN.
     pub live: Mutex<HashMap<String, Arc<Live>>>,
+    /// Definition versions already queued to the store.
+    pub stored_versions: Mutex<std::collections::HashSet<String>>,
     pub tokens: Tokens,
     pub lambda: Arc<dyn LambdaInvoker>,
     pub services: HashMap<&'static str, Arc<dyn AwsService>>,
@@ -107,6 +123,7 @@ impl StepFunctions {
                 arn: arn.clone(),
                 name: spec.name.clone(),
                 kind: spec.kind,
+                version: definition_version(&spec.definition),
                 definition: spec.definition,
                 parsed,
                 role_arn,
@@ -145,6 +162,7 @@ impl StepFunctions {
             store,
             machines: RwLock::new(registry),
             live: Mutex::new(HashMap::new()),
+            stored_versions: Mutex::default(),
             tokens: Tokens::default(),
             lambda: backends.lambda,
             services,
@@ -191,6 +209,7 @@ pub(crate) fn machine_from_record(
         arn,
         name: rec.name,
         kind: rec.kind,
+        version: definition_version(&rec.definition),
         definition: rec.definition,
         parsed,
         role_arn: rec.role_arn,

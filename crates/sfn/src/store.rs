@@ -53,6 +53,8 @@ use crate::records::{ExecutionRecord, MachineRecord};
 const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("executions");
 const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history");
 const MACHINES: TableDefinition<&str, &[u8]> = TableDefinition::new("machines");
+/// Definition version (SHA-256 hex) → definition text.
+const DEFINITIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("definitions");
 
 /// Most writes applied in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -84,6 +86,7 @@ enum Op {
     Event(String, u64, Vec<u8>),
     Machine(String, Vec<u8>),
     DeleteMachine(String),
+    Definition(String, Vec<u8>),
     Sync(oneshot::Sender<Result<(), StoreError>>),
 }
 
@@ -106,6 +109,7 @@ impl Store {
         w.open_table(EXECUTIONS).map_err(db_err)?;
         w.open_table(HISTORY).map_err(db_err)?;
         w.open_table(MACHINES).map_err(db_err)?;
+        w.open_table(DEFINITIONS).map_err(db_err)?;
         w.commit().map_err(db_err)?;
         let (tx, rx) = mpsc::channel();
         let writer_db = db.clone();
@@ -154,6 +158,26 @@ impl Store {
         match serde_json::to_vec(rec) {
             Ok(v) => self.send(Op::Machine(arn.to_owned(), v)),
             Err(e) => tracing::error!("encoding machine record: {e}"),
+        }
+    }
+
+    /// Queues the text of a definition version (idempotent).
+    pub fn put_definition(&self, version: &str, definition: &str) {
+        self.send(Op::Definition(
+            version.to_owned(),
+            definition.as_bytes().to_vec(),
+        ));
+    }
+
+    /// The text of a definition version, if stored.
+    pub fn definition(&self, version: &str) -> Result<Option<String>, StoreError> {
+        let r = self.db.begin_read().map_err(db_err)?;
+        let t = r.open_table(DEFINITIONS).map_err(db_err)?;
+        match t.get(version).map_err(db_err)? {
+            Some(v) => String::from_utf8(v.value().to_vec())
+                .map(Some)
+                .map_err(|e| StoreError(format!("corrupt definition: {e}"))),
+            None => Ok(None),
         }
     }
 
@@ -376,6 +400,7 @@ fn apply(db: &Database, batch: &[Op]) -> Result<(), StoreError> {
         let mut executions = w.open_table(EXECUTIONS).map_err(db_err)?;
         let mut history = w.open_table(HISTORY).map_err(db_err)?;
         let mut machines = w.open_table(MACHINES).map_err(db_err)?;
+        let mut definitions = w.open_table(DEFINITIONS).map_err(db_err)?;
         // One row per execution: its events of this batch, packed.
         let mut rows: HashMap<&str, Vec<(u64, &[u8])>> = HashMap::new();
         for op in batch {
@@ -395,6 +420,11 @@ fn apply(db: &Database, batch: &[Op]) -> Result<(), StoreError> {
                 }
                 Op::DeleteMachine(k) => {
                     machines.remove(k.as_str()).map_err(db_err)?;
+                }
+                Op::Definition(k, v) => {
+                    definitions
+                        .insert(k.as_str(), v.as_slice())
+                        .map_err(db_err)?;
                 }
                 Op::Sync(_) => {}
             }
@@ -436,6 +466,7 @@ mod tests {
             start_millis: 1,
             stop_millis: None,
             test_case: None,
+            definition_version: None,
         }
     }
 

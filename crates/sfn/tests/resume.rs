@@ -456,3 +456,86 @@ fn a_nested_start_execution_in_flight_at_the_crash_adopts_its_finished_child() {
         f.svc.shutdown().await;
     });
 }
+
+/// Pass "version" → Wait 1 s → Pass: the version shows in the output.
+fn versioned(version: &str) -> Value {
+    json!({
+        "StartAt": "Stamp",
+        "States": {
+            "Stamp": {"Type": "Pass", "Result": version, "ResultPath": "$.version", "Next": "Pause"},
+            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Pass", "Parameters": {"version.$": "$.version", "done": version}, "End": true}
+        }
+    })
+}
+
+/// A Standard execution runs to its end on the definition it started with,
+/// also when the stack restarts with an updated definition (as after an
+/// edited template); executions started after the update run the new one.
+#[test]
+fn a_resumed_execution_keeps_the_definition_it_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = runtime();
+    let arn = crashed.block_on(async {
+        let f = open(
+            dir.path(),
+            vec![spec("Pinned", Standard, versioned("v1"))],
+            1.0,
+        );
+        let r = call(
+            &f.svc,
+            "StartExecution",
+            json!({"stateMachineArn": machine_arn("Pinned"), "name": "old", "input": "{}"}),
+        )
+        .await;
+        let arn = r["executionArn"].as_str().unwrap().to_owned();
+        let svc = &f.svc;
+        let t = Instant::now();
+        while !call(svc, "GetExecutionHistory", json!({"executionArn": arn})).await["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "WaitStateEntered")
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "never reached its Wait"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        arn
+    });
+    crashed.shutdown_background();
+
+    let resumed = runtime();
+    resumed.block_on(async {
+        let f = open(
+            dir.path(),
+            vec![spec("Pinned", Standard, versioned("v2"))],
+            1.0,
+        );
+        assert_eq!(f.svc.resume_running().unwrap(), 1);
+        let fresh = call(
+            &f.svc,
+            "StartExecution",
+            json!({"stateMachineArn": machine_arn("Pinned"), "name": "new", "input": "{}"}),
+        )
+        .await;
+        let old = wait_done(&f.svc, &arn).await;
+        assert_eq!(old["status"], "SUCCEEDED", "{old}");
+        let out: Value = serde_json::from_str(old["output"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            out,
+            json!({"version": "v1", "done": "v1"}),
+            "the started version"
+        );
+        let new = wait_done(&f.svc, fresh["executionArn"].as_str().unwrap()).await;
+        let out: Value = serde_json::from_str(new["output"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            out,
+            json!({"version": "v2", "done": "v2"}),
+            "the current version"
+        );
+        f.svc.shutdown().await;
+    });
+}
