@@ -24,9 +24,19 @@ pub async fn start(
     let release = !args.debug_functions && !cfg!(debug_assertions);
     let mut options = BuildOptions::new(template_dir, release);
     options.prebuilt_dir = args.functions_dir.clone();
-    let workspace = build::workspace_binaries(&options)
-        .await
-        .context("listing the workspace's binaries (cargo metadata)")?;
+    // With prebuilt binaries, a template outside any cargo workspace works as
+    // long as each function names its binary.
+    let workspace = match build::workspace_binaries(&options).await {
+        Ok(bins) => bins,
+        Err(e) if args.functions_dir.is_some() => {
+            tracing::debug!("no cargo workspace around the template ({e}); using --functions-dir");
+            Vec::new()
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e))
+                .context("listing the workspace's binaries (cargo metadata)");
+        }
+    };
 
     let mut targets = Vec::new();
     let mut bin_of = BTreeMap::new();

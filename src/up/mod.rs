@@ -9,6 +9,7 @@ mod api;
 mod functions;
 mod services;
 mod shutdown;
+mod watch;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -53,6 +54,10 @@ pub struct UpArgs {
     /// (1,000 by default); on a small machine fewer processes cost less CPU per invocation.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub function_concurrency: u16,
+    /// Watch template.yaml and the state machine definition files: an edit is
+    /// applied within a second, without a restart (definitions as UpdateStateMachine).
+    #[arg(long)]
+    pub watch: bool,
     /// An AWS Step Functions Local MockConfigFile: StartExecution and StartSyncExecution
     /// on `<stateMachineArn>#<TestCaseName>` run with that test case's mocked responses.
     #[arg(long, value_name = "MockConfigFile.json")]
@@ -137,6 +142,19 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         "wsflow ready in {} ms: ws://127.0.0.1:{port}/{stage}",
         started.elapsed().as_millis()
     );
+
+    if args.watch {
+        watch::spawn(
+            watch::Source {
+                template: args.template.clone(),
+                overrides: overrides.clone(),
+                ctx: ctx.clone(),
+            },
+            app.clone(),
+            local.sfn.clone(),
+        )
+        .context("--watch")?;
+    }
 
     // Standard executions a crash or a stop left RUNNING continue from their
     // histories; their tasks reach the functions and the port served below.

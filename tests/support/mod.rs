@@ -122,6 +122,9 @@ impl Stack {
                 }
             });
         }
+        // Only the readers hold senders now: once the process exits, the
+        // wait below ends instead of running to its deadline.
+        drop(tx);
         // Building the functions can take minutes on a cold target dir.
         let deadline = std::time::Instant::now() + Duration::from_secs(900);
         loop {

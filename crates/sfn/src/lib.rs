@@ -46,6 +46,11 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 pub use store::{CommitMode, StoreError};
 
+/// Write-locks a registry, recovering it if a panicking holder poisoned it.
+pub(crate) fn lock_write<T>(l: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
 /// `STANDARD` or `EXPRESS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -142,6 +147,9 @@ pub enum SfnError {
     /// Two template machines share a name.
     #[error("state machine {0:?} is declared twice")]
     Duplicate(String),
+    /// No template machine has this name.
+    #[error("no state machine {0:?} in the template the stack started with")]
+    UnknownMachine(String),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -173,6 +173,44 @@ impl StepFunctions {
         Ok(StepFunctions { inner })
     }
 
+    /// Replaces the definition of the template's machine `name`, as
+    /// UpdateStateMachine does (`wsflow up --watch` after an edit): new
+    /// executions run the new definition; running ones finish on the one
+    /// they started with (they hold it, and a resumed run reads the version
+    /// it recorded). Returns whether the definition changed; an invalid one
+    /// is refused with the start-up error and the current one keeps serving.
+    pub fn update_template_definition(
+        &self,
+        name: &str,
+        definition: &str,
+    ) -> Result<bool, SfnError> {
+        let arn = self.inner.account.state_machine(name);
+        let Some(old) = self.inner.machine(&arn) else {
+            return Err(SfnError::UnknownMachine(name.to_owned()));
+        };
+        if old.definition == definition {
+            return Ok(false);
+        }
+        let parsed =
+            StateMachine::parse(definition).map_err(|source| SfnError::InvalidDefinition {
+                machine: name.to_owned(),
+                source,
+            })?;
+        let updated = Machine {
+            arn: old.arn.clone(),
+            name: old.name.clone(),
+            kind: old.kind,
+            definition: definition.to_owned(),
+            version: definition_version(definition),
+            parsed,
+            role_arn: old.role_arn.clone(),
+            created_millis: old.created_millis,
+            from_template: old.from_template,
+        };
+        crate::lock_write(&self.inner.machines).insert(arn, Arc::new(updated));
+        Ok(true)
+    }
+
     /// Resumes every Standard execution the database shows as RUNNING by
     /// replaying its stored history: recorded task results are reused, Waits
     /// keep their original deadlines, and the history continues without a

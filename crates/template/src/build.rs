@@ -388,13 +388,17 @@ impl Builder<'_, '_> {
                 ));
             }
         };
+        let mut definition_file = None;
         let mut definition = if let Some(d) = self.opt_value(id, "Definition")? {
             d.to_string()
         } else if let Some(s) = self.opt_string(id, "DefinitionString")? {
             s
         } else if let Some(uri) = self.opt_string(id, "DefinitionUri")? {
-            read_definition(&self.ctx.template_dir.join(&uri))
-                .map_err(|m| bad(id, "DefinitionUri", format!("{uri}: {m}")))?
+            let path = self.ctx.template_dir.join(&uri);
+            let text = read_definition(&path)
+                .map_err(|m| bad(id, "DefinitionUri", format!("{uri}: {m}")))?;
+            definition_file = Some(path);
+            text
         } else {
             return Err(bad(
                 id,
@@ -406,6 +410,7 @@ impl Builder<'_, '_> {
             definition = definition.replace(&format!("${{{k}}}"), &v);
         }
         Ok(StateMachine {
+            definition_file,
             logical_id: id.to_string(),
             name: self.name(id)?,
             kind,

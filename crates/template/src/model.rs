@@ -174,6 +174,9 @@ pub struct StateMachine {
     pub kind: StateMachineKind,
     /// ASL definition as JSON text, substitutions applied.
     pub definition: String,
+    /// The file it was read from (`DefinitionUri`, resolved against the
+    /// template's directory), if any.
+    pub definition_file: Option<std::path::PathBuf>,
 }
 
 /// A DynamoDB table.
