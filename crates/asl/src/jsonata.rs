@@ -22,6 +22,7 @@
 //! (bumpalo does not run destructors), about 1.6 KiB per evaluation. That is
 //! inside jsonata-rs and independent of how the expression was parsed.
 
+use crate::value::{Obj, Val};
 use bumpalo::Bump;
 use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JV};
 use serde_json::{Map, Value};
@@ -148,7 +149,7 @@ impl JExpr {
     }
 
     /// Evaluates with `$states` = `states` and the given variables.
-    pub fn eval(&self, states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
+    pub fn eval(&self, states: &Val, vars: &crate::value::Variables) -> Result<Val, JError> {
         let _current = CurrentGuard::set(self.body.clone());
         let out =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| eval_current(states, vars)));
@@ -188,6 +189,29 @@ fn to_jv<'a>(arena: &'a Bump, v: &Value) -> &'a JV<'a> {
             let obj = JV::object_with_capacity(arena, o.len());
             for (k, x) in o {
                 obj.insert(k, to_jv(arena, x));
+            }
+            obj
+        }
+    }
+}
+
+fn val_to_jv<'a>(arena: &'a Bump, v: &Val) -> &'a JV<'a> {
+    match v {
+        Val::Null => JV::null(arena),
+        Val::Bool(b) => JV::bool(*b),
+        Val::Number(n) => JV::number(arena, n.as_f64().unwrap_or(0.0)),
+        Val::String(s) => JV::string(arena, s),
+        Val::Array(a) => {
+            let arr = JV::array_with_capacity(arena, a.len(), ArrayFlags::empty());
+            for x in a.iter() {
+                arr.push(val_to_jv(arena, x));
+            }
+            arr
+        }
+        Val::Object(o) => {
+            let obj = JV::object_with_capacity(arena, o.len());
+            for (k, x) in o.iter() {
+                obj.insert(k, val_to_jv(arena, x));
             }
             obj
         }
@@ -242,13 +266,13 @@ fn from_jv<'a>(v: &'a JV<'a>) -> Result<Option<Value>, JError> {
 }
 
 /// Runs [`TRAMPOLINE`] (and so the expression in [`CURRENT`]) in a fresh per-call arena.
-fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
+fn eval_current(states: &Val, vars: &crate::value::Variables) -> Result<Val, JError> {
     let arena = Bump::new();
     let j =
         JsonAta::new(TRAMPOLINE, &arena).map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
-    j.assign_var("states", to_jv(&arena, states));
+    j.assign_var("states", val_to_jv(&arena, states));
     for (k, v) in vars {
-        j.assign_var(k, to_jv(&arena, v));
+        j.assign_var(k, val_to_jv(&arena, v));
     }
     j.register_function("__wsflow_run", 0, run_current);
     j.register_function("partition", 2, fn_partition);
@@ -262,7 +286,7 @@ fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value,
         .evaluate_timeboxed(None, Some(500), Some(10_000))
         .map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
     match from_jv(r)? {
-        Some(v) => Ok(v),
+        Some(v) => Ok(Val::from(v)),
         None => Err(JError::Undefined),
     }
 }
@@ -429,7 +453,7 @@ fn fn_format_base<'a>(
 #[derive(Debug, Clone, PartialEq)]
 pub enum JTemplate {
     /// Constant.
-    Literal(Value),
+    Literal(Val),
     /// An expression.
     Expr(JExpr),
     /// Object with at least one expression inside.
@@ -452,7 +476,7 @@ impl JTemplate {
                     .iter()
                     .all(|(_, t)| matches!(t, JTemplate::Literal(_)))
                 {
-                    JTemplate::Literal(v.clone())
+                    JTemplate::Literal(Val::from(v))
                 } else {
                     JTemplate::Object(entries)
                 }
@@ -463,40 +487,40 @@ impl JTemplate {
                     .map(JTemplate::compile)
                     .collect::<Result<Vec<_>, _>>()?;
                 if items.iter().all(|t| matches!(t, JTemplate::Literal(_))) {
-                    JTemplate::Literal(v.clone())
+                    JTemplate::Literal(Val::from(v))
                 } else {
                     JTemplate::Array(items)
                 }
             }
-            other => JTemplate::Literal(other.clone()),
+            other => JTemplate::Literal(Val::from(other)),
         })
     }
 
     /// Evaluates; errors carry the field path (e.g. `Output/FunctionResult`) and expression text.
     pub fn eval(
         &self,
-        states: &Value,
+        states: &Val,
         vars: &crate::value::Variables,
         field: &str,
-    ) -> Result<Value, (String, String, JError)> {
+    ) -> Result<Val, (String, String, JError)> {
         match self {
             JTemplate::Literal(v) => Ok(v.clone()),
             JTemplate::Expr(e) => e
                 .eval(states, vars)
                 .map_err(|err| (field.to_string(), e.text.clone(), err)),
             JTemplate::Object(entries) => {
-                let mut m = Map::with_capacity(entries.len());
+                let mut m = Obj::with_capacity(entries.len());
                 for (k, t) in entries {
-                    m.insert(k.clone(), t.eval(states, vars, &format!("{field}/{k}"))?);
+                    m.insert(k.as_str(), t.eval(states, vars, &format!("{field}/{k}"))?);
                 }
-                Ok(Value::Object(m))
+                Ok(Val::object(m))
             }
             JTemplate::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, t) in items.iter().enumerate() {
                     out.push(t.eval(states, vars, &format!("{field}[{i}]"))?);
                 }
-                Ok(Value::Array(out))
+                Ok(Val::array(out))
             }
         }
     }
@@ -523,8 +547,8 @@ mod tests {
     use crate::value::Variables;
     use serde_json::json;
 
-    fn states(input: Value) -> Value {
-        json!({ "input": input })
+    fn states(input: Value) -> Val {
+        Val::from(json!({ "input": input }))
     }
 
     #[test]
@@ -534,9 +558,10 @@ mod tests {
         e.text = "this ) is ( not JSONata".into();
         let mut vars = Variables::new();
         for i in 0..50 {
-            vars.insert("x".into(), json!(i));
+            vars.insert("x".into(), Val::from(json!(i)));
             assert_eq!(
-                e.eval(&states(json!({"a": 100})), &vars),
+                e.eval(&states(json!({"a": 100})), &vars)
+                    .map(|v| v.to_json()),
                 Ok(json!(100 + i))
             );
         }
@@ -550,15 +575,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            e.eval(&states(json!({})), &vars),
+            e.eval(&states(json!({})), &vars).map(|v| v.to_json()),
             Ok(json!({"f": 120, "p": [[1, 2], [3]], "t": "object"}))
         );
         // Two expressions alternating on one thread each see their own tree.
         let a = JExpr::compile("$states.input.v & 'a'").unwrap();
         let b = JExpr::compile("$states.input.v & 'b'").unwrap();
         for _ in 0..3 {
-            assert_eq!(a.eval(&states(json!({"v": "1"})), &vars), Ok(json!("1a")));
-            assert_eq!(b.eval(&states(json!({"v": "2"})), &vars), Ok(json!("2b")));
+            assert_eq!(
+                a.eval(&states(json!({"v": "1"})), &vars)
+                    .map(|v| v.to_json()),
+                Ok(json!("1a"))
+            );
+            assert_eq!(
+                b.eval(&states(json!({"v": "2"})), &vars)
+                    .map(|v| v.to_json()),
+                Ok(json!("2b"))
+            );
         }
     }
 
@@ -566,10 +599,13 @@ mod tests {
     fn errors_and_undefined_keep_their_texts() {
         let vars = Variables::new();
         let e = JExpr::compile("$states.input.nothing").unwrap();
-        assert_eq!(e.eval(&states(json!({})), &vars), Err(JError::Undefined));
+        assert_eq!(
+            e.eval(&states(json!({})), &vars).map(|v| v.to_json()),
+            Err(JError::Undefined)
+        );
         let e = JExpr::compile("$notAFunction()").unwrap();
         assert_eq!(
-            e.eval(&states(json!({})), &vars),
+            e.eval(&states(json!({})), &vars).map(|v| v.to_json()),
             Err(JError::Threw(
                 "T1006: Attempted to invoke a non-function".into()
             ))
@@ -587,7 +623,8 @@ mod tests {
         ] {
             let r = JExpr::compile(text)
                 .unwrap()
-                .eval(&states(json!({})), &vars);
+                .eval(&states(json!({})), &vars)
+                .map(|v| v.to_json());
             assert!(
                 matches!(&r, Err(JError::Threw(m)) if m.starts_with("T0410: Argument")),
                 "{text}: {r:?}"
