@@ -168,13 +168,11 @@ impl JsonPath {
         self.root == Root::Input && self.segments.is_empty()
     }
 
-    /// Jayway's bracket notation, used in AWS error texts: `$['a'][0]`.
+    /// Jayway's bracket notation, used in AWS error texts: `$['a'][0]`. The
+    /// root is always `$`: Jayway evaluates the path against the document
+    /// the root designates (input, context object or variable).
     pub fn bracket_form(&self) -> String {
-        let mut s = String::from(match &self.root {
-            Root::Input => "$",
-            Root::Context => "$$",
-            Root::Variable(_) => "$",
-        });
+        let mut s = String::from("$");
         for seg in &self.segments {
             match seg {
                 Segment::Field(n) => {
@@ -189,6 +187,43 @@ impl JsonPath {
             }
         }
         s
+    }
+
+    /// Why this path selects nothing in `root` (the document its root
+    /// designates), in the words of Jayway JsonPath, the library whose texts
+    /// AWS reports: a missing field *inside* the path (one that later steps
+    /// would descend into) is `Missing property in path $['a']` (the path up
+    /// to that field); anything else (a missing last field, an index out of
+    /// range, a step into a value of the wrong type) leaves the path with no
+    /// result: `No results for path: $['a']['b']` (the whole path).
+    pub fn not_found_reason(&self, root: Option<&Val>) -> String {
+        let mut cur = root;
+        let mut at = String::from("$");
+        let n = self.segments.len();
+        for (k, seg) in self.segments.iter().enumerate() {
+            let Some(v) = cur else { break };
+            match seg {
+                Segment::Field(name) => {
+                    at.push_str("['");
+                    at.push_str(name);
+                    at.push_str("']");
+                    match v {
+                        Val::Object(o) => match o.get(name.as_str()) {
+                            Some(next) => cur = Some(next),
+                            None if k + 1 < n => return format!("Missing property in path {at}"),
+                            None => break,
+                        },
+                        _ => break,
+                    }
+                }
+                Segment::Index(i) => {
+                    at.push_str(&format!("[{i}]"));
+                    cur = step_ref(v, seg);
+                }
+                _ => break,
+            }
+        }
+        format!("No results for path: {}", self.bracket_form())
     }
 
     /// Selects from `root`: `Some(value)` or `None` when a definite path does not match.
@@ -820,6 +855,36 @@ mod tests {
         assert_eq!(sel("$.items[*]['n']"), Some(json!(["a", "b", "c"])));
         assert_eq!(sel("$.items.length()"), Some(json!(3)));
         assert_eq!(sel("$.items[1].n"), Some(json!("b")));
+    }
+
+    #[test]
+    fn not_found_reasons_follow_jayway() {
+        let doc = v(json!({"a": {"b": 1}, "s": "text", "l": [1, {"x": 2}]}));
+        let why = |p: &str| JsonPath::parse(p).unwrap().not_found_reason(Some(&doc));
+        // A missing last field: no results for the whole path.
+        assert_eq!(why("$.no"), "No results for path: $['no']");
+        assert_eq!(why("$.a.no"), "No results for path: $['a']['no']");
+        // A missing field with steps after it: the path up to that field.
+        assert_eq!(why("$.no.such.thing"), "Missing property in path $['no']");
+        assert_eq!(why("$.a.no.such"), "Missing property in path $['a']['no']");
+        assert_eq!(
+            why("$.l[1].no.x"),
+            "Missing property in path $['l'][1]['no']"
+        );
+        // Indices out of range and steps into non-objects: no results.
+        assert_eq!(why("$.l[5].x"), "No results for path: $['l'][5]['x']");
+        assert_eq!(why("$.s.x.y"), "No results for path: $['s']['x']['y']");
+        // The context object's and variables' paths are shown from `$`.
+        assert_eq!(
+            JsonPath::parse("$$.Execution.No.X")
+                .unwrap()
+                .not_found_reason(Some(&doc)),
+            "Missing property in path $['Execution']"
+        );
+        assert_eq!(
+            JsonPath::parse("$var.x").unwrap().not_found_reason(None),
+            "No results for path: $['x']"
+        );
     }
 
     #[test]

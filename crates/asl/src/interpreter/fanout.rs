@@ -57,7 +57,7 @@ impl Exec<'_> {
                     context: ctx,
                     vars,
                 };
-                let v = src.resolve(p).unwrap_or(Val::Null);
+                let v = io::resolve_path(p, &src)?;
                 // Variables are converted like AWS converts them (numeric strings accepted);
                 // input paths must reference a JSON number.
                 let from_var = matches!(p.root, crate::path::Root::Variable(_));
@@ -157,16 +157,7 @@ impl Exec<'_> {
                         context: ctx,
                         vars,
                     };
-                    src.resolve(p).ok_or_else(|| {
-                        state_error(
-                            RUNTIME,
-                            format!(
-                                "Invalid path '{}' : No results for path: {}",
-                                p.text,
-                                p.bracket_form()
-                            ),
-                        )
-                    })?
+                    io::resolve_path(p, &src)?
                 }
                 (None, Some(crate::jsonata::JTemplate::Literal(v))) => v.clone(),
                 _ => eff.clone(),
@@ -261,14 +252,14 @@ impl Exec<'_> {
         if let Some(b) = &spec.batcher {
             let max_items = match &b.max_items {
                 Some(Dyn::Lit(n)) => *n as usize,
-                Some(Dyn::Path(p)) => Sources {
-                    input: eff,
-                    context: ctx,
-                    vars,
+                Some(Dyn::Path(p)) => {
+                    let src = Sources {
+                        input: eff,
+                        context: ctx,
+                        vars,
+                    };
+                    io::resolve_path(p, &src)?.as_u64().unwrap_or(1) as usize
                 }
-                .resolve(p)
-                .and_then(|v| v.as_u64())
-                .unwrap_or(1) as usize,
                 Some(Dyn::Expr(e)) => jeval(
                     &crate::jsonata::JTemplate::Expr(e.clone()),
                     states,

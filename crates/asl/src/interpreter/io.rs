@@ -24,15 +24,25 @@ pub fn iso_millis(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn invalid_path(p: &JsonPath) -> ExecError {
+/// AWS's cause for a path that selects nothing where the path itself is
+/// the field's value (InputPath, OutputPath, ItemsPath, a Task's or Map's
+/// `…Path` field): `Invalid path '<path>' : <Jayway's reason>` (see
+/// [`JsonPath::not_found_reason`]). Fields with texts of their own (payload
+/// templates' `.$` keys, Choice rules, Wait and Fail paths) do not use it.
+pub fn invalid_path(p: &JsonPath, src: &Sources<'_>) -> ExecError {
     state_error(
         RUNTIME,
         format!(
-            "Invalid path '{}' : No results for path: {}",
+            "Invalid path '{}' : {}",
             p.text,
-            p.bracket_form()
+            p.not_found_reason(src.root_of(p))
         ),
     )
+}
+
+/// Resolves `p`, failing with [`invalid_path`] when it selects nothing.
+pub fn resolve_path(p: &JsonPath, src: &Sources<'_>) -> Result<Val, ExecError> {
+    src.resolve(p).ok_or_else(|| invalid_path(p, src))
 }
 
 /// Re-marks an error from templates/intrinsics so the state prefix is added.
@@ -66,11 +76,9 @@ pub fn io_path<'v>(
                 return p
                     .select_ref(v)
                     .map(Cow::Borrowed)
-                    .ok_or_else(|| invalid_path(p));
+                    .ok_or_else(|| invalid_path(p, &src));
             }
-            src.resolve(p)
-                .map(Cow::Owned)
-                .ok_or_else(|| invalid_path(p))
+            resolve_path(p, &src).map(Cow::Owned)
         }
     }
 }

@@ -81,7 +81,7 @@ impl Exec<'_> {
                     context: ctx,
                     vars,
                 };
-                match src.resolve(p).and_then(|v| v.as_u64()) {
+                match io::resolve_path(p, &src)?.as_u64() {
                     Some(n) => Some(n),
                     None => {
                         return Err(state_error(
