@@ -28,17 +28,26 @@
 //! [`super::JExpr::compile`]), so their own `:=` assignments stay in the
 //! block's frame.
 //!
+//! Sharing: documents reach the evaluator as [`Val`]s, whose arrays and
+//! objects are shared (`Arc`) from state to state; the context object's
+//! `Execution.Input`, for one, is the same value for every state of an
+//! execution. An evaluator converts each large shared array or object into
+//! its arena once and reuses the conversion for later evaluations (keyed by
+//! the `Arc`'s address, which it keeps alive, so the address cannot be
+//! reused for another value while the entry exists).
+//!
 //! Threads: each thread that evaluates gets its own helper thread (spawned
 //! on first use, ended when that thread ends), and waits for the reply, so
 //! evaluations run as concurrently, and block their caller as long, as when
 //! they ran on the calling thread.
 
-use super::{Body, JError, clean_error, from_jv, register_aws_functions, val_to_jv};
+use super::{Body, JError, clean_error, from_jv, register_aws_functions};
 use crate::value::{Val, Variables};
-use bumpalo::Bump;
+use bumpalo::Bump as Arena;
+use jsonata_rs::ArrayFlags;
 use jsonata_rs::{FunctionContext, JsonAta, Value as JV};
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -152,7 +161,7 @@ fn serve_forever(requests: Receiver<Request>, replies: Sender<Reply>) {
         })
     });
     loop {
-        let arena = Bump::new();
+        let arena = Arena::new();
         let Ok(j) = JsonAta::new(HOST, &arena) else {
             return;
         };
@@ -193,12 +202,58 @@ fn reply(r: Reply) {
     });
 }
 
+/// Arrays and objects at least this long (JSON bytes) are converted once per evaluator.
+const SHARE_BYTES: usize = 256;
+
+/// Conversions of shared arrays and objects, by `Arc` address (the `Val`
+/// kept alongside holds the address).
+type Converted<'a> = HashMap<usize, (Val, &'a JV<'a>)>;
+
+/// Converts `v` into the arena, reusing earlier conversions of large shared parts.
+fn to_jv<'a>(arena: &'a Arena, v: &Val, done: &mut Converted<'a>) -> &'a JV<'a> {
+    let key = match v {
+        Val::Array(a) if v.size() >= SHARE_BYTES => Some(Arc::as_ptr(a) as *const u8 as usize),
+        Val::Object(o) if v.size() >= SHARE_BYTES => Some(Arc::as_ptr(o) as *const u8 as usize),
+        _ => None,
+    };
+    if let Some(k) = key
+        && let Some((_, j)) = done.get(&k)
+    {
+        return j;
+    }
+    let j: &'a JV<'a> = match v {
+        Val::Null => JV::null(arena),
+        Val::Bool(b) => JV::bool(*b),
+        Val::Number(n) => JV::number(arena, n.as_f64().unwrap_or(0.0)),
+        Val::String(s) => JV::string(arena, s),
+        Val::Array(a) => {
+            let arr = JV::array_with_capacity(arena, a.len(), ArrayFlags::empty());
+            for x in a.iter() {
+                arr.push(to_jv(arena, x, done));
+            }
+            arr
+        }
+        Val::Object(o) => {
+            let obj = JV::object_with_capacity(arena, o.len());
+            for (k, x) in o.iter() {
+                obj.insert(k, to_jv(arena, x, done));
+            }
+            obj
+        }
+    };
+    if let Some(k) = key {
+        done.insert(k, (v.clone(), j));
+    }
+    j
+}
+
 /// Native `$__wsflow_host()`: serves evaluations until this evaluator retires.
 fn host<'a>(ctx: FunctionContext<'a, '_>, _args: &[&'a JV<'a>]) -> jsonata_rs::Result<&'a JV<'a>> {
     let born = Instant::now();
     let mut served = 0u64;
     // Names this evaluator bound for evaluations (reset before each one).
     let mut bound: HashSet<String> = HashSet::new();
+    let mut converted = Converted::new();
     while let Some(req) = next_request() {
         // Too old (also after waiting idle): the next evaluator takes it.
         if born.elapsed() > MAX_AGE {
@@ -217,7 +272,7 @@ fn host<'a>(ctx: FunctionContext<'a, '_>, _args: &[&'a JV<'a>]) -> jsonata_rs::R
             if !bound.contains(name) && ctx.frame.lookup(name).is_some() {
                 return;
             }
-            ctx.frame.bind(name, val_to_jv(ctx.arena, v));
+            ctx.frame.bind(name, to_jv(ctx.arena, v, &mut converted));
             bound.insert(name.to_string());
         };
         bind("states", &req.states);

@@ -148,29 +148,6 @@ fn to_jv<'a>(arena: &'a Bump, v: &Value) -> &'a JV<'a> {
     }
 }
 
-fn val_to_jv<'a>(arena: &'a Bump, v: &Val) -> &'a JV<'a> {
-    match v {
-        Val::Null => JV::null(arena),
-        Val::Bool(b) => JV::bool(*b),
-        Val::Number(n) => JV::number(arena, n.as_f64().unwrap_or(0.0)),
-        Val::String(s) => JV::string(arena, s),
-        Val::Array(a) => {
-            let arr = JV::array_with_capacity(arena, a.len(), ArrayFlags::empty());
-            for x in a.iter() {
-                arr.push(val_to_jv(arena, x));
-            }
-            arr
-        }
-        Val::Object(o) => {
-            let obj = JV::object_with_capacity(arena, o.len());
-            for (k, x) in o.iter() {
-                obj.insert(k, val_to_jv(arena, x));
-            }
-            obj
-        }
-    }
-}
-
 fn num(x: f64) -> Value {
     if x.fract() == 0.0 && x.abs() < 9.0e15 {
         Value::from(x as i64)
@@ -590,6 +567,26 @@ mod tests {
                 .map(|v| v.to_json()),
             Ok(json!(6))
         );
+    }
+
+    #[test]
+    fn large_documents_converted_once_stay_correct() {
+        let e = JExpr::compile("$states.input.a & '/' & $count($states.input.pad)").unwrap();
+        for round in 0..50 {
+            // A new large document each round: an earlier document's
+            // conversion is never mistaken for it, even once it is freed.
+            let doc = states(json!({"a": round, "pad": vec!["x".repeat(40); 20 + round]}));
+            let want = format!("{round}/{}", 20 + round);
+            assert_eq!(
+                e.eval(&doc, &Variables::new()).map(|v| v.to_json()),
+                Ok(json!(want))
+            );
+            // The same document again reuses the conversion.
+            assert_eq!(
+                e.eval(&doc, &Variables::new()).map(|v| v.to_json()),
+                Ok(json!(want))
+            );
+        }
     }
 
     #[test]
