@@ -8,7 +8,7 @@
 //! it) that evaluates it with the evaluator of the current call, reachable
 //! from inside a native function (`FunctionContext::evaluator`). The user's
 //! expression text is never re-parsed. Where and how the trees are evaluated
-//! (long-lived, recycled evaluators that keep memory flat) is [`host`].
+//! (long-lived, recycled evaluators that keep memory flat) is the `host` module.
 
 mod host;
 
@@ -85,7 +85,7 @@ impl JExpr {
     ///
     /// The tree kept for evaluation is that of `(inner)`: a block, so that
     /// variables the expression assigns at its top level live in a frame of
-    /// their own, not in the long-lived evaluator's (see [`host`]). The text
+    /// their own, not in the long-lived evaluator's (see the `host` module). The text
     /// is checked as written first, so errors and validity are those of
     /// `inner` itself.
     pub fn compile(inner: &str) -> Result<JExpr, String> {
