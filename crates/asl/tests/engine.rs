@@ -553,6 +553,19 @@ async fn path_fields_that_select_nothing_get_aws_texts() {
             json!([1, 2]),
             "Invalid path '$.max' : No results for path: $['max']",
         ),
+        // Map ToleratedFailureCountPath and an ItemBatcher's MaxItemsPerBatchPath.
+        (
+            json!({"Type": "Map", "ToleratedFailureCountPath": "$.cfg.n",
+                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+            json!({"cfg": {}}),
+            "Invalid path '$.cfg.n' : No results for path: $['cfg']['n']",
+        ),
+        (
+            json!({"Type": "Map", "ItemsPath": "$.items", "ItemBatcher": {"MaxItemsPerBatchPath": "$.b.max"},
+                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+            json!({"items": [1, 2]}),
+            "Invalid path '$.b.max' : Missing property in path $['b']",
+        ),
         // Choice and Succeed InputPath.
         (
             json!({"Type": "Succeed", "InputPath": "$.a.b"}),
@@ -582,6 +595,31 @@ async fn fields_with_their_own_texts_keep_them() {
         cause,
         format!(
             "{PREFIX}The JSONPath '$.no.such' specified for the field 'v.$' could not be found in the input '{{\"a\":1}}'"
+        )
+    );
+    let cause = failure_cause(
+        one_state(
+            json!({"Type": "Task", "Resource": LAMBDA, "ResultSelector": {"r.$": "$.no.such"}}),
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!(
+            "{PREFIX}The JSONPath '$.no.such' specified for the field 'r.$' could not be found in the input '{{\"a\":1}}'"
+        )
+    );
+    let cause = failure_cause(
+        one_state(json!({"Type": "Map", "ItemSelector": {"v.$": "$.missing"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}})),
+        json!([1]),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!(
+            "{PREFIX}The JSONPath '$.missing' specified for the field 'v.$' could not be found in the input '[1]'"
         )
     );
     let cause = failure_cause(
