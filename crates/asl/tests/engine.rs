@@ -555,9 +555,9 @@ async fn path_fields_that_select_nothing_get_aws_texts() {
         ),
         // Map ToleratedFailureCountPath and an ItemBatcher's MaxItemsPerBatchPath.
         (
-            json!({"Type": "Map", "ToleratedFailureCountPath": "$.cfg.n",
+            json!({"Type": "Map", "ItemsPath": "$.items", "ToleratedFailureCountPath": "$.cfg.n",
                    "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
-            json!({"cfg": {}}),
+            json!({"items": [1], "cfg": {}}),
             "Invalid path '$.cfg.n' : No results for path: $['cfg']['n']",
         ),
         (
