@@ -561,12 +561,15 @@ mod tests {
                 .map(|v| v.to_json()),
             Ok(json!(4))
         );
-        std::thread::sleep(host::MAX_AGE + std::time::Duration::from_millis(200));
+        host::shorten_max_age(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let before = host::evaluators_started();
         assert_eq!(
             e.eval(&states(json!({"a": 3})), &Variables::new())
                 .map(|v| v.to_json()),
             Ok(json!(6))
         );
+        assert!(host::evaluators_started() > before);
     }
 
     #[test]
