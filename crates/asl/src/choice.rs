@@ -4,7 +4,7 @@
 
 use crate::error::ExecError;
 use crate::path::JsonPath;
-use crate::value::Sources;
+use crate::value::{Sources, Val};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -57,7 +57,7 @@ pub enum Check {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rhs {
     /// A literal.
-    Value(Value),
+    Value(Val),
     /// A `…Path` operand.
     Path(JsonPath),
 }
@@ -193,7 +193,7 @@ pub fn compile(v: &Value, loc: &str) -> Result<Rule, (String, String)> {
                         format!("The value of '{k}' has the wrong type"),
                     ));
                 }
-                Rhs::Value(val.clone())
+                Rhs::Value(Val::from(val))
             };
             return Ok(Rule::Compare(var, *fam, *rel, rhs));
         }
@@ -309,7 +309,7 @@ pub fn eval(rule: &Rule, src: &Sources<'_>) -> Result<bool, ExecError> {
                     _ => None,
                 },
                 Family::Numeric => match (&l, &r) {
-                    (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
+                    (Val::Number(a), Val::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
                     _ => None,
                 },
                 Family::Boolean => match (l.as_bool(), r.as_bool()) {

@@ -6,8 +6,9 @@
 //! the Jayway form `$['a'][0]`), which differs from RFC 9535 crates in exactly
 //! the places the conformance cases exercise.
 
-use serde_json::{Map, Value};
+use crate::value::{Obj, Val};
 use std::fmt;
+use std::sync::Arc;
 
 /// Where a path starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +65,7 @@ pub enum Operand {
     /// `$…` (document root).
     Root(Vec<Segment>),
     /// A literal.
-    Literal(Value),
+    Literal(Val),
 }
 
 /// Filter comparison operators.
@@ -167,13 +168,11 @@ impl JsonPath {
         self.root == Root::Input && self.segments.is_empty()
     }
 
-    /// Jayway's bracket notation, used in AWS error texts: `$['a'][0]`.
+    /// Jayway's bracket notation, used in AWS error texts: `$['a'][0]`. The
+    /// root is always `$`: Jayway evaluates the path against the document
+    /// the root designates (input, context object or variable).
     pub fn bracket_form(&self) -> String {
-        let mut s = String::from(match &self.root {
-            Root::Input => "$",
-            Root::Context => "$$",
-            Root::Variable(_) => "$",
-        });
+        let mut s = String::from("$");
         for seg in &self.segments {
             match seg {
                 Segment::Field(n) => {
@@ -190,20 +189,57 @@ impl JsonPath {
         s
     }
 
+    /// Why this path selects nothing in `root` (the document its root
+    /// designates), in the words of Jayway JsonPath, the library whose texts
+    /// AWS reports: a missing field *inside* the path (one that later steps
+    /// would descend into) is `Missing property in path $['a']` (the path up
+    /// to that field); anything else (a missing last field, an index out of
+    /// range, a step into a value of the wrong type) leaves the path with no
+    /// result: `No results for path: $['a']['b']` (the whole path).
+    pub fn not_found_reason(&self, root: Option<&Val>) -> String {
+        let mut cur = root;
+        let mut at = String::from("$");
+        let n = self.segments.len();
+        for (k, seg) in self.segments.iter().enumerate() {
+            let Some(v) = cur else { break };
+            match seg {
+                Segment::Field(name) => {
+                    at.push_str("['");
+                    at.push_str(name);
+                    at.push_str("']");
+                    match v {
+                        Val::Object(o) => match o.get(name.as_str()) {
+                            Some(next) => cur = Some(next),
+                            None if k + 1 < n => return format!("Missing property in path {at}"),
+                            None => break,
+                        },
+                        _ => break,
+                    }
+                }
+                Segment::Index(i) => {
+                    at.push_str(&format!("[{i}]"));
+                    cur = step_ref(v, seg);
+                }
+                _ => break,
+            }
+        }
+        format!("No results for path: {}", self.bracket_form())
+    }
+
     /// Selects from `root`: `Some(value)` or `None` when a definite path does not match.
     /// Indefinite paths always yield an array of matches.
-    pub fn select(&self, root: &Value) -> Option<Value> {
+    pub fn select(&self, root: &Val) -> Option<Val> {
         if self.definite {
             select_definite(root, &self.segments).map(|c| c.into_owned())
         } else {
             let mut out = Vec::new();
             collect(root, root, &self.segments, &mut out);
-            Some(Value::Array(out.into_iter().cloned().collect()))
+            Some(Val::array(out.into_iter().cloned().collect()))
         }
     }
 
     /// Borrowing lookup for definite paths without `.length()` (fast path).
-    pub fn select_ref<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+    pub fn select_ref<'v>(&self, root: &'v Val) -> Option<&'v Val> {
         let mut cur = root;
         for seg in &self.segments {
             cur = step_ref(cur, seg)?;
@@ -217,7 +253,7 @@ impl JsonPath {
     }
 }
 
-fn step_ref<'v>(cur: &'v Value, seg: &Segment) -> Option<&'v Value> {
+fn step_ref<'v>(cur: &'v Val, seg: &Segment) -> Option<&'v Val> {
     match seg {
         Segment::Field(n) => cur.as_object()?.get(n.as_str()),
         Segment::Index(i) => {
@@ -229,17 +265,17 @@ fn step_ref<'v>(cur: &'v Value, seg: &Segment) -> Option<&'v Value> {
     }
 }
 
-fn select_definite<'v>(root: &'v Value, segs: &[Segment]) -> Option<std::borrow::Cow<'v, Value>> {
+fn select_definite<'v>(root: &'v Val, segs: &[Segment]) -> Option<std::borrow::Cow<'v, Val>> {
     let mut cur = root;
     for (k, seg) in segs.iter().enumerate() {
         if let Segment::Length = seg {
             let n = match cur {
-                Value::Array(a) => a.len(),
-                Value::String(s) => s.chars().count(),
-                Value::Object(o) => o.len(),
+                Val::Array(a) => a.len(),
+                Val::String(s) => s.chars().count(),
+                Val::Object(o) => o.len(),
                 _ => return None,
             };
-            let v = Value::from(n as u64);
+            let v = Val::from(n as u64);
             return if k + 1 == segs.len() {
                 Some(std::borrow::Cow::Owned(v))
             } else {
@@ -251,7 +287,7 @@ fn select_definite<'v>(root: &'v Value, segs: &[Segment]) -> Option<std::borrow:
     Some(std::borrow::Cow::Borrowed(cur))
 }
 
-fn collect<'v>(doc: &'v Value, cur: &'v Value, segs: &[Segment], out: &mut Vec<&'v Value>) {
+fn collect<'v>(doc: &'v Val, cur: &'v Val, segs: &[Segment], out: &mut Vec<&'v Val>) {
     let Some((seg, rest)) = segs.split_first() else {
         out.push(cur);
         return;
@@ -263,8 +299,8 @@ fn collect<'v>(doc: &'v Value, cur: &'v Value, segs: &[Segment], out: &mut Vec<&
             }
         }
         Segment::Wildcard => match cur {
-            Value::Array(a) => a.iter().for_each(|v| collect(doc, v, rest, out)),
-            Value::Object(o) => o.values().for_each(|v| collect(doc, v, rest, out)),
+            Val::Array(a) => a.iter().for_each(|v| collect(doc, v, rest, out)),
+            Val::Object(o) => o.values().for_each(|v| collect(doc, v, rest, out)),
             _ => {}
         },
         Segment::Union(items) => {
@@ -275,7 +311,7 @@ fn collect<'v>(doc: &'v Value, cur: &'v Value, segs: &[Segment], out: &mut Vec<&
             }
         }
         Segment::Slice(start, end, step) => {
-            if let Value::Array(a) = cur {
+            if let Val::Array(a) = cur {
                 let len = a.len() as i64;
                 let norm = |x: i64| if x < 0 { (len + x).max(0) } else { x.min(len) };
                 let s = start.map(norm).unwrap_or(0);
@@ -292,9 +328,9 @@ fn collect<'v>(doc: &'v Value, cur: &'v Value, segs: &[Segment], out: &mut Vec<&
             descend(doc, cur, name.as_deref(), rest, out);
         }
         Segment::Filter(f) => {
-            let items: Vec<&Value> = match cur {
-                Value::Array(a) => a.iter().collect(),
-                Value::Object(o) => o.values().collect(),
+            let items: Vec<&Val> = match cur {
+                Val::Array(a) => a.iter().collect(),
+                Val::Object(o) => o.values().collect(),
                 _ => vec![],
             };
             for it in items {
@@ -310,11 +346,11 @@ fn collect<'v>(doc: &'v Value, cur: &'v Value, segs: &[Segment], out: &mut Vec<&
 }
 
 fn descend<'v>(
-    doc: &'v Value,
-    cur: &'v Value,
+    doc: &'v Val,
+    cur: &'v Val,
     name: Option<&str>,
     rest: &[Segment],
-    out: &mut Vec<&'v Value>,
+    out: &mut Vec<&'v Val>,
 ) {
     match name {
         Some(n) => {
@@ -323,23 +359,19 @@ fn descend<'v>(
             }
         }
         None => match cur {
-            Value::Array(a) => a.iter().for_each(|v| collect(doc, v, rest, out)),
-            Value::Object(o) => o.values().for_each(|v| collect(doc, v, rest, out)),
+            Val::Array(a) => a.iter().for_each(|v| collect(doc, v, rest, out)),
+            Val::Object(o) => o.values().for_each(|v| collect(doc, v, rest, out)),
             _ => {}
         },
     }
     match cur {
-        Value::Array(a) => a.iter().for_each(|v| descend(doc, v, name, rest, out)),
-        Value::Object(o) => o.values().for_each(|v| descend(doc, v, name, rest, out)),
+        Val::Array(a) => a.iter().for_each(|v| descend(doc, v, name, rest, out)),
+        Val::Object(o) => o.values().for_each(|v| descend(doc, v, name, rest, out)),
         _ => {}
     }
 }
 
-fn operand<'v>(
-    o: &'v Operand,
-    doc: &'v Value,
-    cur: &'v Value,
-) -> Option<std::borrow::Cow<'v, Value>> {
+fn operand<'v>(o: &'v Operand, doc: &'v Val, cur: &'v Val) -> Option<std::borrow::Cow<'v, Val>> {
     match o {
         Operand::Current(s) => select_definite(cur, s),
         Operand::Root(s) => select_definite(doc, s),
@@ -347,7 +379,7 @@ fn operand<'v>(
     }
 }
 
-fn eval_filter(f: &Filter, doc: &Value, cur: &Value) -> bool {
+fn eval_filter(f: &Filter, doc: &Val, cur: &Val) -> bool {
     match f {
         Filter::Exists(s) => select_definite(cur, s).is_some(),
         Filter::And(a, b) => eval_filter(a, doc, cur) && eval_filter(b, doc, cur),
@@ -358,8 +390,8 @@ fn eval_filter(f: &Filter, doc: &Value, cur: &Value) -> bool {
                 return false;
             };
             let ord = match (&*l, &*r) {
-                (Value::Number(a), Value::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
-                (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+                (Val::Number(a), Val::Number(b)) => a.as_f64().partial_cmp(&b.as_f64()),
+                (Val::String(a), Val::String(b)) => Some(a.cmp(b)),
                 (a, b) => {
                     return match op {
                         CmpOp::Eq => a == b,
@@ -656,7 +688,7 @@ impl Parser<'_> {
                 self.i += 1;
                 Ok(Operand::Root(self.segments(true)?))
             }
-            Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some(b'\'') | Some(b'"') => Ok(Operand::Literal(Val::from(self.quoted()?))),
             _ => {
                 let start = self.i;
                 while self
@@ -666,8 +698,8 @@ impl Parser<'_> {
                     self.i += 1;
                 }
                 let lit = &self.src[start..self.i];
-                serde_json::from_str(lit)
-                    .map(Operand::Literal)
+                serde_json::from_str::<serde_json::Value>(lit)
+                    .map(|v| Operand::Literal(Val::from(v)))
                     .map_err(|_| self.err("bad literal"))
             }
         }
@@ -676,48 +708,59 @@ impl Parser<'_> {
 
 /// Writes `value` at reference path `path` inside `target` (ResultPath semantics):
 /// missing objects along the way are created; returns `Err(cause)` when a step
-/// crosses a non-object.
-pub fn set_reference(target: &mut Value, path: &JsonPath, value: Value) -> Result<(), String> {
-    if path.segments.is_empty() {
-        *target = value;
+/// crosses a non-object. Only the containers on the path are copied, and only
+/// when they are shared.
+pub fn set_reference(target: &mut Val, path: &JsonPath, value: Val) -> Result<(), String> {
+    set_at(target, &path.segments, value).map_err(|invalid| {
+        format!(
+            "{} ResultPath \"{}\"",
+            if invalid {
+                "Invalid"
+            } else {
+                "Unable to apply"
+            },
+            path.text
+        )
+    })
+}
+
+/// `Err(true)` for a segment a reference path cannot have, `Err(false)` when
+/// a step does not apply to the document.
+fn set_at(cur: &mut Val, segs: &[Segment], value: Val) -> Result<(), bool> {
+    let Some((seg, rest)) = segs.split_first() else {
+        *cur = value;
         return Ok(());
-    }
-    let mut cur = target;
-    let n = path.segments.len();
-    for (k, seg) in path.segments.iter().enumerate() {
-        let last = k + 1 == n;
-        match seg {
-            Segment::Field(name) => {
-                let Value::Object(obj) = cur else {
-                    return Err(format!("Unable to apply ResultPath \"{}\"", path.text));
-                };
-                if last {
-                    obj.insert(name.clone(), value);
-                    return Ok(());
-                }
-                cur = obj
-                    .entry(name.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
+    };
+    match seg {
+        Segment::Field(name) => {
+            let Val::Object(obj) = cur else {
+                return Err(false);
+            };
+            let obj = Arc::make_mut(obj);
+            if rest.is_empty() {
+                obj.insert(name.as_str(), value);
+                return Ok(());
             }
-            Segment::Index(i) => {
-                let Value::Array(a) = cur else {
-                    return Err(format!("Unable to apply ResultPath \"{}\"", path.text));
-                };
-                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
-                if idx < 0 || idx as usize >= a.len() {
-                    return Err(format!("Unable to apply ResultPath \"{}\"", path.text));
-                }
-                let slot = &mut a[idx as usize];
-                if last {
-                    *slot = value;
-                    return Ok(());
-                }
-                cur = slot;
-            }
-            _ => return Err(format!("Invalid ResultPath \"{}\"", path.text)),
+            obj.update(
+                name,
+                || Val::object(Obj::new()),
+                |child| set_at(child, rest, value),
+            )
         }
+        Segment::Index(i) => {
+            let Val::Array(a) = cur else {
+                return Err(false);
+            };
+            let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+            if idx < 0 || idx as usize >= a.len() {
+                return Err(false);
+            }
+            Arc::make_mut(a)
+                .update(idx as usize, |slot| set_at(slot, rest, value))
+                .unwrap_or(Err(false))
+        }
+        _ => Err(true),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -725,47 +768,82 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn v(j: serde_json::Value) -> Val {
+        Val::from(j)
+    }
+
     #[test]
     fn definite_and_indefinite() {
-        let doc = json!({"a": {"b": [1, 2, {"c": 3}]}, "x": [{"p": 1}, {"p": 5}]});
+        let doc = v(json!({"a": {"b": [1, 2, {"c": 3}]}, "x": [{"p": 1}, {"p": 5}]}));
         assert_eq!(
-            JsonPath::parse("$.a.b[1]").unwrap().select(&doc),
+            JsonPath::parse("$.a.b[1]")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
             Some(json!(2))
         );
         assert_eq!(
-            JsonPath::parse("$['a']['b'][-1].c").unwrap().select(&doc),
+            JsonPath::parse("$['a']['b'][-1].c")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
             Some(json!(3))
         );
         assert_eq!(
-            JsonPath::parse("$.x[*].p").unwrap().select(&doc),
+            JsonPath::parse("$.x[*].p")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
             Some(json!([1, 5]))
         );
         assert_eq!(
-            JsonPath::parse("$.x[?(@.p > 2)]").unwrap().select(&doc),
+            JsonPath::parse("$.x[?(@.p > 2)]")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
             Some(json!([{"p": 5}]))
         );
         assert_eq!(
-            JsonPath::parse("$..p").unwrap().select(&doc),
+            JsonPath::parse("$..p")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
             Some(json!([1, 5]))
         );
         assert_eq!(
-            JsonPath::parse("$.a.b.length()").unwrap().select(&doc),
+            JsonPath::parse("$.a.b.length()")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
             Some(json!(3))
         );
-        assert_eq!(JsonPath::parse("$.nope").unwrap().select(&doc), None);
+        assert_eq!(
+            JsonPath::parse("$.nope")
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json()),
+            None
+        );
         assert_eq!(
             JsonPath::parse("$.a.b").unwrap().bracket_form(),
             "$['a']['b']"
         );
         assert!(JsonPath::parse("a.b").is_err());
-        let v = JsonPath::parse("$var.x").unwrap();
-        assert_eq!(v.root, Root::Variable("var".into()));
+        let var = JsonPath::parse("$var.x").unwrap();
+        assert_eq!(var.root, Root::Variable("var".into()));
     }
 
     #[test]
     fn filters_and_slices() {
-        let doc = json!({"items": [{"n": "a", "s": "on", "v": 1}, {"n": "b", "s": "off", "v": 2}, {"n": "c", "s": "on", "v": 3}]});
-        let sel = |p: &str| JsonPath::parse(p).unwrap().select(&doc);
+        let doc = v(
+            json!({"items": [{"n": "a", "s": "on", "v": 1}, {"n": "b", "s": "off", "v": 2}, {"n": "c", "s": "on", "v": 3}]}),
+        );
+        let sel = |p: &str| {
+            JsonPath::parse(p)
+                .unwrap()
+                .select(&doc)
+                .map(|x| x.to_json())
+        };
         assert_eq!(sel("$.items[?(@.s == 'on')].n"), Some(json!(["a", "c"])));
         assert_eq!(
             sel("$.items[?(@.v >= 2 && @.s != 'on')].n"),
@@ -780,10 +858,41 @@ mod tests {
     }
 
     #[test]
+    fn not_found_reasons_follow_jayway() {
+        let doc = v(json!({"a": {"b": 1}, "s": "text", "l": [1, {"x": 2}]}));
+        let why = |p: &str| JsonPath::parse(p).unwrap().not_found_reason(Some(&doc));
+        // A missing last field: no results for the whole path.
+        assert_eq!(why("$.no"), "No results for path: $['no']");
+        assert_eq!(why("$.a.no"), "No results for path: $['a']['no']");
+        // A missing field with steps after it: the path up to that field.
+        assert_eq!(why("$.no.such.thing"), "Missing property in path $['no']");
+        assert_eq!(why("$.a.no.such"), "Missing property in path $['a']['no']");
+        assert_eq!(
+            why("$.l[1].no.x"),
+            "Missing property in path $['l'][1]['no']"
+        );
+        // Indices out of range and steps into non-objects: no results.
+        assert_eq!(why("$.l[5].x"), "No results for path: $['l'][5]['x']");
+        assert_eq!(why("$.s.x.y"), "No results for path: $['s']['x']['y']");
+        // The context object's and variables' paths are shown from `$`.
+        assert_eq!(
+            JsonPath::parse("$$.Execution.No.X")
+                .unwrap()
+                .not_found_reason(Some(&doc)),
+            "Missing property in path $['Execution']"
+        );
+        assert_eq!(
+            JsonPath::parse("$var.x").unwrap().not_found_reason(None),
+            "No results for path: $['x']"
+        );
+    }
+
+    #[test]
     fn set_reference_creates_objects() {
-        let mut doc = json!({"a": 1});
-        set_reference(&mut doc, &JsonPath::parse("$.b.c").unwrap(), json!(2)).unwrap();
-        assert_eq!(doc, json!({"a": 1, "b": {"c": 2}}));
-        assert!(set_reference(&mut doc, &JsonPath::parse("$.a.c").unwrap(), json!(2)).is_err());
+        let mut doc = v(json!({"a": 1}));
+        set_reference(&mut doc, &JsonPath::parse("$.b.c").unwrap(), v(json!(2))).unwrap();
+        assert_eq!(doc.to_json(), json!({"a": 1, "b": {"c": 2}}));
+        assert_eq!(doc.size(), doc.to_text().len());
+        assert!(set_reference(&mut doc, &JsonPath::parse("$.a.c").unwrap(), v(json!(2))).is_err());
     }
 }

@@ -4,16 +4,17 @@
 use crate::error::{ExecError, RUNTIME};
 use crate::intrinsics::{self, Call};
 use crate::path::JsonPath;
-use crate::value::Sources;
-use serde_json::{Map, Value};
+use crate::value::{Obj, Sources, Val};
+use serde_json::Value;
+use std::sync::Arc;
 
 /// A compiled template node.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Template {
     /// A constant value.
-    Literal(Value),
+    Literal(Val),
     /// An object; each entry is (output key, node).
-    Object(Vec<(String, Template)>),
+    Object(Vec<(Arc<str>, Template)>),
     /// An array of nodes.
     Array(Vec<Template>),
     /// `"key.$": "$.path"`; the original key (with `.$`) kept for error texts.
@@ -48,9 +49,9 @@ impl Template {
                             })?;
                             Template::Path(p, k.clone())
                         };
-                        out.push((base.to_string(), node));
+                        out.push((Arc::from(base), node));
                     } else {
-                        out.push((k.clone(), Template::compile(v)?));
+                        out.push((Arc::from(k.as_str()), Template::compile(v)?));
                     }
                 }
                 Template::Object(out)
@@ -61,39 +62,43 @@ impl Template {
                     .map(Template::compile)
                     .collect::<Result<Vec<_>, _>>()?;
                 if items.iter().all(|t| matches!(t, Template::Literal(_))) {
-                    Template::Literal(v.clone())
+                    Template::Literal(Val::from(v))
                 } else {
                     Template::Array(items)
                 }
             }
-            other => Template::Literal(other.clone()),
+            other => Template::Literal(Val::from(other)),
         })
     }
 
     /// Evaluates the template against `src`.
-    pub fn eval(&self, src: &Sources<'_>) -> Result<Value, ExecError> {
+    pub fn eval(&self, src: &Sources<'_>) -> Result<Val, ExecError> {
         match self {
             Template::Literal(v) => Ok(v.clone()),
             Template::Object(entries) => {
-                let mut m = Map::with_capacity(entries.len());
+                let mut m = Obj::with_capacity(entries.len());
                 for (k, t) in entries {
                     m.insert(k.clone(), t.eval(src)?);
                 }
-                Ok(Value::Object(m))
+                Ok(Val::object(m))
             }
-            Template::Array(items) => Ok(Value::Array(items.iter().map(|t| t.eval(src)).collect::<Result<_, _>>()?)),
+            Template::Array(items) => Ok(Val::array(
+                items.iter().map(|t| t.eval(src)).collect::<Result<_, _>>()?,
+            )),
             Template::Path(p, key) => src.resolve(p).ok_or_else(|| {
                 ExecError::runtime(format!(
                     "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
                     p.text,
                     key,
-                    serde_json::to_string(src.input).unwrap_or_default()
+                    src.input.to_text()
                 ))
             }),
-            Template::Intrinsic(c, _key, _text) => intrinsics::eval(c, src).map_err(|(e, m)| {
-                let e = if e == RUNTIME { RUNTIME.to_string() } else { e };
-                ExecError::new(e, m)
-            }),
+            Template::Intrinsic(c, _key, _text) => intrinsics::eval(c, src)
+                .map(Val::from)
+                .map_err(|(e, m)| {
+                    let e = if e == RUNTIME { RUNTIME.to_string() } else { e };
+                    ExecError::new(e, m)
+                }),
         }
     }
 }

@@ -30,8 +30,9 @@ use crate::error::{DefinitionError, Diagnostic, ExecError, RUNTIME};
 use crate::interpreter::io::{self, states_obj};
 use crate::interpreter::{Exec, Frame, StateCtx, Step};
 use crate::task::{Clock, TaskFailure, TaskInvoker};
-use crate::value::Variables;
+use crate::value::{Val, Variables};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 
 /// The name a single-state definition's state gets (it has none of its own).
@@ -106,7 +107,7 @@ pub struct TestStateOptions {
     /// How much to report.
     pub inspection_level: InspectionLevel,
     /// Workflow variables visible to the state.
-    pub variables: Variables,
+    pub variables: HashMap<String, Value>,
     /// A context object replacing the one built from [`Self::execution`]
     /// (AWS allows it only together with a mock).
     pub context: Option<Value>,
@@ -193,7 +194,7 @@ impl TestStateResult {
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(o) = &self.output {
-            m.insert("output".into(), json!(io::to_text(o)));
+            m.insert("output".into(), json!(o.to_string()));
         }
         if let Some(e) = &self.error {
             m.insert("error".into(), json!(e));
@@ -228,7 +229,7 @@ impl InspectionData {
         ];
         for (k, v) in fields {
             if let Some(v) = v {
-                m.insert(k.into(), json!(io::to_text(v)));
+                m.insert(k.into(), json!(v.to_string()));
             }
         }
         if let Some(d) = &self.error_details {
@@ -431,7 +432,7 @@ impl Clock for NoWait<'_> {
 
 fn exec<'a>(
     ctx: &'a ExecutionContext,
-    input: &Value,
+    input: &Val,
     tasks: &'a dyn TaskInvoker,
     clock: &'a dyn Clock,
 ) -> Exec<'a> {
@@ -449,7 +450,7 @@ fn exec<'a>(
 /// The outcome before inspection data is attached.
 struct Done {
     status: TestStatus,
-    output: Option<Value>,
+    output: Option<Val>,
     error: Option<ExecError>,
     next: Option<usize>,
 }
@@ -483,11 +484,16 @@ pub async fn test_state(
         entered_id: ENTERED_EVENT_ID,
         entered_at: clock.now_millis(),
     };
-    let mut vars = opts.variables.clone();
+    let mut vars: Variables = opts
+        .variables
+        .iter()
+        .map(|(k, v)| (k.clone(), Val::from(v)))
+        .collect();
     let mut insp = InspectionData {
         input: Some(input.clone()),
         ..InspectionData::default()
     };
+    let input = Val::from(input);
     let done = match st.kind {
         Kind::Task { .. } | Kind::Map(_) | Kind::Parallel { .. } => {
             let ex = exec(&opts.execution, &input, tasks, clock);
@@ -527,7 +533,8 @@ pub async fn test_state(
     let next_state = done.next.and_then(|i| def.names.get(i)).cloned();
     let inspection_data = (opts.inspection_level != InspectionLevel::Info).then(|| {
         if !vars.is_empty() {
-            let m: Map<String, Value> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let m: Map<String, Value> =
+                vars.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
             insp.variables = Some(Value::Object(m));
         }
         insp
@@ -538,7 +545,7 @@ pub async fn test_state(
     };
     Ok(TestStateResult {
         status: done.status,
-        output: done.output,
+        output: done.output.map(|v| v.to_json()),
         error,
         cause,
         next_state,
@@ -551,7 +558,7 @@ pub async fn test_state(
 fn inspect_simple(
     ex: &Exec<'_>,
     sc: &StateCtx<'_>,
-    raw: &Value,
+    raw: &Val,
     vars: &Variables,
     insp: &mut InspectionData,
 ) {
@@ -563,18 +570,19 @@ fn inspect_simple(
     let eff = io::io_path(&st.input_path, raw, &ctx, vars)
         .ok()
         .map(|c| c.into_owned());
-    insp.after_input_path = eff.clone();
+    insp.after_input_path = eff.as_ref().map(Val::to_json);
     if let Kind::Pass { result, .. } = &st.kind {
         let params = match (&st.parameters, &eff) {
             (Some(p), Some(e)) => io::template(p, e, &ctx, vars).ok(),
             (None, e) => e.clone(),
             _ => None,
         };
-        insp.after_parameters = params.clone();
+        insp.after_parameters = params.as_ref().map(Val::to_json);
         let res = result.clone().or(params);
-        insp.result = res.clone();
-        insp.after_result_path =
-            res.and_then(|r| io::result_path(&st.result_path, raw.clone(), r).ok());
+        insp.result = res.as_ref().map(Val::to_json);
+        insp.after_result_path = res
+            .and_then(|r| io::result_path(&st.result_path, raw.clone(), r).ok())
+            .map(|v| v.to_json());
     }
 }
 
@@ -583,7 +591,7 @@ fn inspect_simple(
 async fn run_action_once(
     ex: &Exec<'_>,
     sc: &StateCtx<'_>,
-    raw: Value,
+    raw: Val,
     opts: &TestStateOptions,
     vars: &mut Variables,
     insp: &mut InspectionData,
@@ -599,7 +607,7 @@ async fn run_action_once(
         _ => None,
     };
     let ctx = match &opts.context {
-        Some(c) => c.clone(),
+        Some(c) => Val::from(c),
         None => ex.context_object(
             st,
             sc.entered_at,
@@ -611,26 +619,26 @@ async fn run_action_once(
     let states = if jsonata {
         states_obj(&raw, None, None, st.uses_context.then(|| ctx.clone()))
     } else {
-        Value::Null
+        Val::Null
     };
     let (eff, payload) = if jsonata {
         let p = match &st.arguments {
             Some(t) => crate::limits::check(&st.name, io::jeval(t, &states, vars, "Arguments")?)?,
             None => raw.clone(),
         };
-        insp.after_arguments = Some(p.clone());
+        insp.after_arguments = Some(p.to_json());
         (raw.clone(), p)
     } else {
         let eff = io::io_path(&st.input_path, &raw, &ctx, vars)?.into_owned();
-        insp.after_input_path = Some(eff.clone());
+        insp.after_input_path = Some(eff.to_json());
         let p = match &st.parameters {
             Some(t) => crate::limits::check(&st.name, io::template(t, &eff, &ctx, vars)?)?,
             None => eff.clone(),
         };
-        insp.after_parameters = Some(p.clone());
+        insp.after_parameters = Some(p.to_json());
         (eff, p)
     };
-    let invoked: Result<Value, ExecError> = match &st.kind {
+    let invoked: Result<Val, ExecError> = match &st.kind {
         Kind::Task {
             resource,
             timeout,
@@ -678,7 +686,7 @@ async fn run_action_once(
     };
     match invoked {
         Ok(result) => {
-            insp.result = Some(result.clone());
+            insp.result = Some(result.to_json());
             if jsonata {
                 let states = states_obj(
                     &raw,
@@ -703,7 +711,7 @@ async fn run_action_once(
                 let result = match &st.result_selector {
                     Some(t) => {
                         let r = io::template(t, &result, &ctx, vars)?;
-                        insp.after_result_selector = Some(r.clone());
+                        insp.after_result_selector = Some(r.to_json());
                         r
                     }
                     None => result,
@@ -716,7 +724,7 @@ async fn run_action_once(
                 let grows =
                     matches!(st.result_path, ResultPath::Path(_)) || st.result_selector.is_some();
                 let merged = io::result_path(&st.result_path, raw, result)?;
-                insp.after_result_path = Some(merged.clone());
+                insp.after_result_path = Some(merged.to_json());
                 let out = io::output(&st.output_path, merged, &ctx, vars)?;
                 if grows {
                     crate::limits::check_ref(&st.name, &out)?;
@@ -761,7 +769,7 @@ async fn run_action_once(
             let errout = io::error_output(&e);
             let (out, assigned) = io::catcher_output(st, c, jsonata, raw, errout, &ctx, vars)?;
             if !jsonata {
-                insp.after_result_path = Some(out.clone());
+                insp.after_result_path = Some(out.to_json());
             }
             if let Some(m) = assigned {
                 io::commit(vars, m, false);
@@ -780,7 +788,7 @@ async fn run_action_once(
     }
 }
 
-fn succeeded(st: &State, out: Value) -> Done {
+fn succeeded(st: &State, out: Val) -> Done {
     Done {
         status: TestStatus::Succeeded,
         output: Some(out),
@@ -790,12 +798,16 @@ fn succeeded(st: &State, out: Value) -> Done {
 }
 
 /// The mocked outcome, with the payload limit a real result would meet.
-fn mocked(m: &TestMock, state: &str) -> Result<Value, ExecError> {
+fn mocked(m: &TestMock, state: &str) -> Result<Val, ExecError> {
     match m {
-        TestMock::Result(v) if crate::limits::too_large(v) => {
-            Err(crate::limits::data_limit_error(state))
+        TestMock::Result(v) => {
+            let v = Val::from(v);
+            if crate::limits::too_large(&v) {
+                Err(crate::limits::data_limit_error(state))
+            } else {
+                Ok(v)
+            }
         }
-        TestMock::Result(v) => Ok(v.clone()),
         TestMock::Error(f) => Err(ExecError {
             error: f.error.clone(),
             cause: Some(f.cause.clone().unwrap_or_default()),

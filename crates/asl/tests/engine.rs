@@ -469,3 +469,178 @@ async fn execution_input_over_256_kib_fails_and_large_but_legal_documents_pass()
     );
     assert_eq!(wsflow_asl::limits::execution_input_error("{}"), None);
 }
+
+/// Runs `def` on `input` (tasks answer `{"a": 1}`) and returns the failure's cause.
+async fn failure_cause(def: Value, input: Value) -> String {
+    let tasks = invoker(|_| Ok(json!({"a": 1})));
+    let out = run(def, input, &tasks, &FakeClock::default()).await;
+    assert_eq!(out.status, ExecutionStatus::Failed, "{out:?}");
+    assert_eq!(out.error.as_deref(), Some("States.Runtime"), "{out:?}");
+    out.cause.unwrap_or_default()
+}
+
+/// A one-state machine with `state` as `S` (the first state: entered at event #2).
+fn one_state(state: Value) -> Value {
+    let mut s = state;
+    s["End"] = json!(true);
+    json!({"StartAt": "S", "States": {"S": s}})
+}
+
+const LAMBDA: &str = "arn:aws:lambda:us-east-1:1:function:f";
+const PREFIX: &str =
+    "An error occurred while executing the state 'S' (entered at the event id #2). ";
+
+#[tokio::test]
+async fn path_fields_that_select_nothing_get_aws_texts() {
+    // (state, input, cause after the state prefix). A missing last field is
+    // "No results for path" (the whole path); a missing field that the path
+    // descends through is "Missing property in path" (up to that field).
+    let cases = [
+        // Task OutputPath.
+        (
+            json!({"Type": "Task", "Resource": LAMBDA, "OutputPath": "$.no.such"}),
+            json!({}),
+            "Invalid path '$.no.such' : Missing property in path $['no']",
+        ),
+        (
+            json!({"Type": "Task", "Resource": LAMBDA, "OutputPath": "$.b"}),
+            json!({}),
+            "Invalid path '$.b' : No results for path: $['b']",
+        ),
+        // Task InputPath, through an object and into a missing field.
+        (
+            json!({"Type": "Task", "Resource": LAMBDA, "InputPath": "$.x.y.z"}),
+            json!({"x": {"q": 1}}),
+            "Invalid path '$.x.y.z' : Missing property in path $['x']['y']",
+        ),
+        // TimeoutSecondsPath / HeartbeatSecondsPath selecting nothing.
+        (
+            json!({"Type": "Task", "Resource": LAMBDA, "TimeoutSecondsPath": "$.X"}),
+            json!({}),
+            "Invalid path '$.X' : No results for path: $['X']",
+        ),
+        (
+            json!({"Type": "Task", "Resource": LAMBDA, "HeartbeatSecondsPath": "$.cfg.hb"}),
+            json!({"cfg": {}}),
+            "Invalid path '$.cfg.hb' : No results for path: $['cfg']['hb']",
+        ),
+        (
+            json!({"Type": "Task", "Resource": LAMBDA, "TimeoutSecondsPath": "$.cfg.t"}),
+            json!({}),
+            "Invalid path '$.cfg.t' : Missing property in path $['cfg']",
+        ),
+        // Pass InputPath / OutputPath, index out of range, context object.
+        (
+            json!({"Type": "Pass", "InputPath": "$.l[3].v"}),
+            json!({"l": [1]}),
+            "Invalid path '$.l[3].v' : No results for path: $['l'][3]['v']",
+        ),
+        (
+            json!({"Type": "Pass", "OutputPath": "$$.Execution.Nope.x"}),
+            json!({}),
+            "Invalid path '$$.Execution.Nope.x' : Missing property in path $['Execution']['Nope']",
+        ),
+        // Map ItemsPath and MaxConcurrencyPath.
+        (
+            json!({"Type": "Map", "ItemsPath": "$.data.items",
+                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+            json!({}),
+            "Invalid path '$.data.items' : Missing property in path $['data']",
+        ),
+        (
+            json!({"Type": "Map", "MaxConcurrencyPath": "$.max",
+                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+            json!([1, 2]),
+            "Invalid path '$.max' : No results for path: $['max']",
+        ),
+        // Map ToleratedFailureCountPath and an ItemBatcher's MaxItemsPerBatchPath.
+        (
+            json!({"Type": "Map", "ItemsPath": "$.items", "ToleratedFailureCountPath": "$.cfg.n",
+                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+            json!({"items": [1], "cfg": {}}),
+            "Invalid path '$.cfg.n' : No results for path: $['cfg']['n']",
+        ),
+        (
+            json!({"Type": "Map", "ItemsPath": "$.items", "ItemBatcher": {"MaxItemsPerBatchPath": "$.b.max"},
+                   "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}),
+            json!({"items": [1, 2]}),
+            "Invalid path '$.b.max' : Missing property in path $['b']",
+        ),
+        // Choice and Succeed InputPath.
+        (
+            json!({"Type": "Succeed", "InputPath": "$.a.b"}),
+            json!({"a": {}}),
+            "Invalid path '$.a.b' : No results for path: $['a']['b']",
+        ),
+    ];
+    for (state, input, want) in cases {
+        let mut def = one_state(state.clone());
+        if state["Type"] == "Succeed" {
+            def["States"]["S"].as_object_mut().unwrap().remove("End");
+        }
+        let cause = failure_cause(def, input).await;
+        assert_eq!(cause, format!("{PREFIX}{want}"), "{state}");
+    }
+}
+
+#[tokio::test]
+async fn fields_with_their_own_texts_keep_them() {
+    // Payload template keys, Wait and Choice word a missing path their own way.
+    let cause = failure_cause(
+        one_state(json!({"Type": "Pass", "Parameters": {"v.$": "$.no.such"}})),
+        json!({"a": 1}),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!(
+            "{PREFIX}The JSONPath '$.no.such' specified for the field 'v.$' could not be found in the input '{{\"a\":1}}'"
+        )
+    );
+    let cause = failure_cause(
+        one_state(
+            json!({"Type": "Task", "Resource": LAMBDA, "ResultSelector": {"r.$": "$.no.such"}}),
+        ),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!(
+            "{PREFIX}The JSONPath '$.no.such' specified for the field 'r.$' could not be found in the input '{{\"a\":1}}'"
+        )
+    );
+    let cause = failure_cause(
+        one_state(json!({"Type": "Map", "ItemSelector": {"v.$": "$.missing"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}})),
+        json!([1]),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!(
+            "{PREFIX}The JSONPath '$.missing' specified for the field 'v.$' could not be found in the input '[1]'"
+        )
+    );
+    let cause = failure_cause(
+        one_state(json!({"Type": "Wait", "SecondsPath": "$.w"})),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!("{PREFIX}The SecondsPath parameter does not reference an input value: $.w")
+    );
+    // A value that is present but of the wrong kind keeps the field's text.
+    let cause = failure_cause(
+        one_state(json!({"Type": "Task", "Resource": LAMBDA, "TimeoutSecondsPath": "$.t"})),
+        json!({"t": "soon"}),
+    )
+    .await;
+    assert_eq!(
+        cause,
+        format!(
+            "{PREFIX}The TimeoutSecondsPath parameter does not reference a valid positive integer: $.t"
+        )
+    );
+}

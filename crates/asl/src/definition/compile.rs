@@ -830,8 +830,10 @@ impl C {
         }
         let kind = match tname {
             "Pass" => Kind::Pass {
-                result: o.get("Result").cloned(),
-                result_too_large: o.get("Result").is_some_and(crate::limits::too_large),
+                result: o.get("Result").map(crate::value::Val::from),
+                result_too_large: o
+                    .get("Result")
+                    .is_some_and(|r| crate::limits::exceeds(r, crate::limits::MAX_PAYLOAD_BYTES)),
             },
             "Task" => {
                 let resource = match o.get("Resource") {

@@ -148,7 +148,7 @@ pub enum Kind {
     /// Pass with optional Result.
     Pass {
         /// `Result`.
-        result: Option<Value>,
+        result: Option<crate::value::Val>,
         /// The static Result exceeds the payload limit (checked once at load).
         result_too_large: bool,
     },

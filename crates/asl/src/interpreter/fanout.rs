@@ -7,19 +7,20 @@ use crate::definition::{Dyn, Graph, MapSpec, QueryLanguage, State};
 use crate::error::{
     EXCEEDED_TOLERATED_FAILURE_THRESHOLD, ExecError, QUERY_EVALUATION_ERROR, RUNTIME,
 };
+use crate::value::{Obj, Val};
 use crate::value::{Sources, Variables};
 use futures::StreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 impl Exec<'_> {
     pub(super) async fn run_parallel(
         &self,
         st: &State,
         branches: &[Graph],
-        input: Value,
+        input: Val,
         vars: &Variables,
         prev: &mut u64,
-    ) -> Result<Value, ExecError> {
+    ) -> Result<Val, ExecError> {
         self.event(prev, "ParallelStateStarted", || None);
         let p = *prev;
         let futs = branches.iter().map(|g| {
@@ -33,7 +34,7 @@ impl Exec<'_> {
             Err(_) => self.event(prev, "ParallelStateFailed", || None),
         };
         let _ = st;
-        r.map(Value::Array)
+        r.map(Val::array)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -41,10 +42,10 @@ impl Exec<'_> {
         &self,
         d: Option<&Dyn<f64>>,
         field: &str,
-        eff: &Value,
-        ctx: &Value,
+        eff: &Val,
+        ctx: &Val,
         vars: &Variables,
-        states: &Value,
+        states: &Val,
         integer: bool,
     ) -> Result<Option<f64>, ExecError> {
         Ok(match d {
@@ -56,14 +57,14 @@ impl Exec<'_> {
                     context: ctx,
                     vars,
                 };
-                let v = src.resolve(p).unwrap_or(Value::Null);
+                let v = io::resolve_path(p, &src)?;
                 // Variables are converted like AWS converts them (numeric strings accepted);
                 // input paths must reference a JSON number.
                 let from_var = matches!(p.root, crate::path::Root::Variable(_));
                 let n = match &v {
-                    Value::Number(n) if integer => n.as_i64().map(|i| i as f64),
-                    Value::Number(n) => n.as_f64(),
-                    Value::String(s) if from_var => s.trim().parse::<f64>().ok(),
+                    Val::Number(n) if integer => n.as_i64().map(|i| i as f64),
+                    Val::Number(n) => n.as_f64(),
+                    Val::String(s) if from_var => s.trim().parse::<f64>().ok(),
                     _ => None,
                 }
                 .filter(|x| !integer || x.fract() == 0.0);
@@ -71,7 +72,7 @@ impl Exec<'_> {
                     Some(n) => Some(n),
                     None => {
                         let shown = match &v {
-                            Value::String(s) => s.clone(),
+                            Val::String(s) => s.to_string(),
                             other => io::to_text(other),
                         };
                         return Err(state_error(
@@ -116,17 +117,17 @@ impl Exec<'_> {
         &self,
         sc: &StateCtx<'_>,
         spec: &MapSpec,
-        raw: &Value,
-        eff: &Value,
-        ctx: &Value,
-        states: &Value,
+        raw: &Val,
+        eff: &Val,
+        ctx: &Val,
+        states: &Val,
         vars: &Variables,
         prev: &mut u64,
-    ) -> Result<Value, ExecError> {
+    ) -> Result<Val, ExecError> {
         let st = sc.st;
         let jsonata = st.ql == QueryLanguage::JsonAta;
         // Items.
-        let items: Value = if jsonata {
+        let items: Val = if jsonata {
             match &spec.items {
                 Some(t) => {
                     let v = jeval(t, states, vars, "Items")?;
@@ -156,22 +157,13 @@ impl Exec<'_> {
                         context: ctx,
                         vars,
                     };
-                    src.resolve(p).ok_or_else(|| {
-                        state_error(
-                            RUNTIME,
-                            format!(
-                                "Invalid path '{}' : No results for path: {}",
-                                p.text,
-                                p.bracket_form()
-                            ),
-                        )
-                    })?
+                    io::resolve_path(p, &src)?
                 }
                 (None, Some(crate::jsonata::JTemplate::Literal(v))) => v.clone(),
                 _ => eff.clone(),
             }
         };
-        let Value::Array(items) = items else {
+        let Val::Array(items) = items else {
             // AWS reports this as a query evaluation error in both query languages.
             return Err(state_error(
                 QUERY_EVALUATION_ERROR,
@@ -234,7 +226,11 @@ impl Exec<'_> {
         }
         // Per-item inputs.
         let mut inputs = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in std::sync::Arc::unwrap_or_clone(items)
+            .into_items()
+            .into_iter()
+            .enumerate()
+        {
             let v = if let Some(t) = &spec.item_selector {
                 let frame = Frame {
                     map_item: Some((i, item)),
@@ -256,14 +252,14 @@ impl Exec<'_> {
         if let Some(b) = &spec.batcher {
             let max_items = match &b.max_items {
                 Some(Dyn::Lit(n)) => *n as usize,
-                Some(Dyn::Path(p)) => Sources {
-                    input: eff,
-                    context: ctx,
-                    vars,
+                Some(Dyn::Path(p)) => {
+                    let src = Sources {
+                        input: eff,
+                        context: ctx,
+                        vars,
+                    };
+                    io::resolve_path(p, &src)?.as_u64().unwrap_or(1) as usize
                 }
-                .resolve(p)
-                .and_then(|v| v.as_u64())
-                .unwrap_or(1) as usize,
                 Some(Dyn::Expr(e)) => jeval(
                     &crate::jsonata::JTemplate::Expr(e.clone()),
                     states,
@@ -278,19 +274,19 @@ impl Exec<'_> {
             let batch_input = match &b.batch_input {
                 Some(v) => Some(match crate::payload::Template::compile(v) {
                     Ok(t) if !jsonata => io::template(&t, eff, ctx, vars)?,
-                    _ => v.clone(),
+                    _ => Val::from(v),
                 }),
                 None => None,
             };
             inputs = inputs
                 .chunks(max_items)
                 .map(|c| {
-                    let mut m = Map::new();
+                    let mut m = Obj::with_capacity(2);
                     if let Some(bi) = &batch_input {
-                        m.insert("BatchInput".into(), bi.clone());
+                        m.insert("BatchInput", bi.clone());
                     }
-                    m.insert("Items".into(), Value::Array(c.to_vec()));
-                    Value::Object(m)
+                    m.insert("Items", Val::array(c.to_vec()));
+                    Val::object(m)
                 })
                 .collect();
         }
@@ -364,6 +360,6 @@ impl Exec<'_> {
             }
         }
         self.event(prev, "MapStateSucceeded", || None);
-        Ok(Value::Array(out))
+        Ok(Val::array(out))
     }
 }

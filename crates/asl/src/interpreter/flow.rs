@@ -6,14 +6,14 @@ use super::{Exec, Frame, StateCtx, Step, state_error};
 use crate::choice;
 use crate::definition::{Dyn, Kind, WaitFor};
 use crate::error::{ExecError, NO_CHOICE_MATCHED, QUERY_EVALUATION_ERROR, RUNTIME};
+use crate::value::{Obj, Val};
 use crate::value::{Sources, Variables};
-use serde_json::Value;
 
 impl Exec<'_> {
     pub(crate) async fn run_jsonpath(
         &self,
         sc: &StateCtx<'_>,
-        raw: Value,
+        raw: Val,
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<Step, ExecError> {
@@ -77,7 +77,7 @@ impl Exec<'_> {
                 let mut assigned = None;
                 for a in [st.assign.as_ref(), branch_assign].into_iter().flatten() {
                     if let Some(m) = io::assign_jsonpath(a, &eff, &ctx, vars)? {
-                        assigned.get_or_insert_with(serde_json::Map::new).extend(m);
+                        assigned.get_or_insert_with(Obj::new).extend(m);
                     }
                 }
                 let out = io::output(&st.output_path, eff, &ctx, vars)?;
@@ -119,8 +119,8 @@ impl Exec<'_> {
         &self,
         d: Option<&Dyn<String>>,
         field: &str,
-        raw: &Value,
-        ctx: &Value,
+        raw: &Val,
+        ctx: &Val,
         vars: &Variables,
     ) -> Result<Option<String>, ExecError> {
         Ok(match d {
@@ -133,7 +133,7 @@ impl Exec<'_> {
                     vars,
                 };
                 match src.resolve(p) {
-                    Some(Value::String(s)) => Some(s),
+                    Some(Val::String(s)) => Some(s.to_string()),
                     Some(other) => Some(io::to_text(&other)),
                     None => {
                         return Err(state_error(
@@ -150,7 +150,7 @@ impl Exec<'_> {
             Some(Dyn::Intrinsic(t)) => {
                 let v = io::template(t, raw, ctx, vars)?;
                 match v.get("x") {
-                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Val::String(s)) => Some(s.to_string()),
                     Some(other) => Some(io::to_text(other)),
                     None => None,
                 }
@@ -159,7 +159,7 @@ impl Exec<'_> {
                 let states = states_obj(raw, None, None, Some(ctx.clone()));
                 let t = crate::jsonata::JTemplate::Expr(e.clone());
                 match jeval(&t, &states, vars, field)? {
-                    Value::String(s) => Some(s),
+                    Val::String(s) => Some(s.to_string()),
                     other => Some(io::to_text(&other)),
                 }
             }
@@ -172,10 +172,10 @@ impl Exec<'_> {
         &self,
         w: &WaitFor,
         entered_at: i64,
-        eff: &Value,
-        ctx: &Value,
+        eff: &Val,
+        ctx: &Val,
         vars: &Variables,
-        states: Option<&Value>,
+        states: Option<&Val>,
     ) -> Result<i64, ExecError> {
         let now = entered_at;
         match w {
@@ -216,7 +216,7 @@ impl Exec<'_> {
                         }
                     }
                     Dyn::Expr(e) => {
-                        let st = states.cloned().unwrap_or(Value::Null);
+                        let st = states.cloned().unwrap_or(Val::Null);
                         let v = jeval(
                             &crate::jsonata::JTemplate::Expr(e.clone()),
                             &st,
@@ -252,7 +252,9 @@ impl Exec<'_> {
                             vars,
                         };
                         match src.resolve(p) {
-                            Some(Value::String(s)) if choice::parse_timestamp(&s).is_some() => s,
+                            Some(Val::String(s)) if choice::parse_timestamp(&s).is_some() => {
+                                s.to_string()
+                            }
                             Some(v) => {
                                 return Err(state_error(
                                     RUNTIME,
@@ -275,14 +277,14 @@ impl Exec<'_> {
                         }
                     }
                     Dyn::Expr(e) => {
-                        let st = states.cloned().unwrap_or(Value::Null);
+                        let st = states.cloned().unwrap_or(Val::Null);
                         match jeval(
                             &crate::jsonata::JTemplate::Expr(e.clone()),
                             &st,
                             vars,
                             "Timestamp",
                         )? {
-                            Value::String(s) => s,
+                            Val::String(s) => s.to_string(),
                             other => io::to_text(&other),
                         }
                     }
@@ -304,7 +306,7 @@ impl Exec<'_> {
     pub(crate) async fn run_jsonata(
         &self,
         sc: &StateCtx<'_>,
-        raw: Value,
+        raw: Val,
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<Step, ExecError> {
@@ -329,7 +331,7 @@ impl Exec<'_> {
                         w,
                         sc.entered_at,
                         &raw,
-                        &Value::Null,
+                        &Val::Null,
                         vars,
                         Some(&states),
                     )?;
@@ -355,7 +357,7 @@ impl Exec<'_> {
                 for b in branches {
                     if let Some(c) = &b.condition {
                         let v = jeval(c, &states, vars, "Condition")?;
-                        let Value::Bool(ok) = v else {
+                        let Val::Bool(ok) = v else {
                             let text = match c {
                                 crate::jsonata::JTemplate::Expr(e) => e.text.clone(),
                                 _ => io::to_text(&v),
@@ -385,10 +387,10 @@ impl Exec<'_> {
                     Some(t) => crate::limits::check(&st.name, jeval(t, &states, vars, "Output")?)?,
                     None => raw.clone(),
                 };
-                let mut assigned: Option<serde_json::Map<String, Value>> = None;
+                let mut assigned: Option<Obj> = None;
                 for a in [st.assign.as_ref(), b_assign].into_iter().flatten() {
                     if let Some(m) = io::assign_jsonata(a, &states, vars)? {
-                        assigned.get_or_insert_with(serde_json::Map::new).extend(m);
+                        assigned.get_or_insert_with(Obj::new).extend(m);
                     }
                 }
                 let detail = assigned.and_then(|m| io::commit(vars, m, self.history.is_some()));
@@ -410,15 +412,15 @@ impl Exec<'_> {
 }
 
 /// A value as AWS prints it in these causes: strings raw, the rest as JSON.
-fn shown(v: &Value) -> String {
+fn shown(v: &Val) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Val::String(s) => s.to_string(),
         other => io::to_text(other),
     }
 }
 
-fn ctx_clone(states: &Value) -> Value {
-    states.get("context").cloned().unwrap_or(Value::Null)
+fn ctx_clone(states: &Val) -> Val {
+    states.get("context").cloned().unwrap_or(Val::Null)
 }
 
 fn unreachable_kind<T>() -> Result<T, ExecError> {

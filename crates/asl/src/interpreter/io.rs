@@ -7,13 +7,14 @@ use crate::error::{ExecError, QUERY_EVALUATION_ERROR, RESULT_PATH_MATCH_FAILURE,
 use crate::jsonata::{self, JTemplate};
 use crate::path::{self, JsonPath};
 use crate::payload::Template;
+use crate::value::{Obj, Val};
 use crate::value::{Sources, Variables};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// Compact JSON text.
-pub fn to_text(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+pub fn to_text(v: &Val) -> String {
+    v.to_text()
 }
 
 /// ISO-8601 with milliseconds, UTC (`2024-01-01T00:00:00.000Z`).
@@ -23,15 +24,25 @@ pub fn iso_millis(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn invalid_path(p: &JsonPath) -> ExecError {
+/// AWS's cause for a path that selects nothing where the path itself is
+/// the field's value (InputPath, OutputPath, ItemsPath, a Task's or Map's
+/// `…Path` field): `Invalid path '<path>' : <Jayway's reason>` (see
+/// [`JsonPath::not_found_reason`]). Fields with texts of their own (payload
+/// templates' `.$` keys, Choice rules, Wait and Fail paths) do not use it.
+pub fn invalid_path(p: &JsonPath, src: &Sources<'_>) -> ExecError {
     state_error(
         RUNTIME,
         format!(
-            "Invalid path '{}' : No results for path: {}",
+            "Invalid path '{}' : {}",
             p.text,
-            p.bracket_form()
+            p.not_found_reason(src.root_of(p))
         ),
     )
+}
+
+/// Resolves `p`, failing with [`invalid_path`] when it selects nothing.
+pub fn resolve_path(p: &JsonPath, src: &Sources<'_>) -> Result<Val, ExecError> {
+    src.resolve(p).ok_or_else(|| invalid_path(p, src))
 }
 
 /// Re-marks an error from templates/intrinsics so the state prefix is added.
@@ -48,13 +59,13 @@ pub fn mark(e: ExecError) -> ExecError {
 /// Applies InputPath/OutputPath.
 pub fn io_path<'v>(
     p: &IoPath,
-    v: &'v Value,
-    ctx: &Value,
+    v: &'v Val,
+    ctx: &Val,
     vars: &Variables,
-) -> Result<Cow<'v, Value>, ExecError> {
+) -> Result<Cow<'v, Val>, ExecError> {
     match p {
         IoPath::Identity => Ok(Cow::Borrowed(v)),
-        IoPath::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+        IoPath::Null => Ok(Cow::Owned(Val::empty_object())),
         IoPath::Path(p) => {
             let src = Sources {
                 input: v,
@@ -65,22 +76,15 @@ pub fn io_path<'v>(
                 return p
                     .select_ref(v)
                     .map(Cow::Borrowed)
-                    .ok_or_else(|| invalid_path(p));
+                    .ok_or_else(|| invalid_path(p, &src));
             }
-            src.resolve(p)
-                .map(Cow::Owned)
-                .ok_or_else(|| invalid_path(p))
+            resolve_path(p, &src).map(Cow::Owned)
         }
     }
 }
 
 /// Evaluates a JSONPath template with input `v`.
-pub fn template(
-    t: &Template,
-    v: &Value,
-    ctx: &Value,
-    vars: &Variables,
-) -> Result<Value, ExecError> {
+pub fn template(t: &Template, v: &Val, ctx: &Val, vars: &Variables) -> Result<Val, ExecError> {
     t.eval(&Sources {
         input: v,
         context: ctx,
@@ -90,7 +94,7 @@ pub fn template(
 }
 
 /// Applies ResultPath: merges `result` into `raw`.
-pub fn result_path(rp: &ResultPath, raw: Value, result: Value) -> Result<Value, ExecError> {
+pub fn result_path(rp: &ResultPath, raw: Val, result: Val) -> Result<Val, ExecError> {
     match rp {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(raw),
@@ -114,13 +118,13 @@ pub fn result_path(rp: &ResultPath, raw: Value, result: Value) -> Result<Value, 
 /// Evaluates a JSONPath Assign template against `v`; returns the new bindings.
 pub fn assign_jsonpath(
     a: &Assign,
-    v: &Value,
-    ctx: &Value,
+    v: &Val,
+    ctx: &Val,
     vars: &Variables,
-) -> Result<Option<Map<String, Value>>, ExecError> {
+) -> Result<Option<Obj>, ExecError> {
     match a {
         Assign::Path(t) => match template(t, v, ctx, vars)? {
-            Value::Object(m) => Ok(Some(m)),
+            Val::Object(m) => Ok(Some(std::sync::Arc::unwrap_or_clone(m))),
             _ => Ok(None),
         },
         Assign::Ata(_) => Ok(None),
@@ -128,48 +132,43 @@ pub fn assign_jsonpath(
 }
 
 /// Commits assignments and returns the `assignedVariables` detail (text-encoded values).
-pub fn commit(vars: &mut Variables, m: Map<String, Value>, want_detail: bool) -> Option<Value> {
+pub fn commit(vars: &mut Variables, m: Obj, want_detail: bool) -> Option<Value> {
     let detail = want_detail.then(|| {
         Value::Object(
             m.iter()
-                .map(|(k, v)| (k.clone(), Value::String(to_text(v))))
+                .map(|(k, v)| (k.to_string(), Value::String(to_text(v))))
                 .collect(),
         )
     });
-    for (k, v) in m {
-        vars.insert(k, v);
+    for (k, v) in m.entries() {
+        vars.insert(k.to_string(), v.clone());
     }
     detail
 }
 
 /// `$states` for JSONata.
 pub fn states_obj(
-    input: &Value,
-    result: Option<&Value>,
-    error_output: Option<&Value>,
-    ctx: Option<Value>,
-) -> Value {
-    let mut m = Map::new();
-    m.insert("input".into(), input.clone());
+    input: &Val,
+    result: Option<&Val>,
+    error_output: Option<&Val>,
+    ctx: Option<Val>,
+) -> Val {
+    let mut m = Obj::with_capacity(4);
+    m.insert("input", input.clone());
     if let Some(r) = result {
-        m.insert("result".into(), r.clone());
+        m.insert("result", r.clone());
     }
     if let Some(e) = error_output {
-        m.insert("errorOutput".into(), e.clone());
+        m.insert("errorOutput", e.clone());
     }
     if let Some(c) = ctx {
-        m.insert("context".into(), c);
+        m.insert("context", c);
     }
-    Value::Object(m)
+    Val::object(m)
 }
 
 /// Evaluates a JSONata template, mapping failures to States.QueryEvaluationError.
-pub fn jeval(
-    t: &JTemplate,
-    states: &Value,
-    vars: &Variables,
-    field: &str,
-) -> Result<Value, ExecError> {
+pub fn jeval(t: &JTemplate, states: &Val, vars: &Variables, field: &str) -> Result<Val, ExecError> {
     t.eval(states, vars, field).map_err(|(f, expr, err)| {
         state_error(QUERY_EVALUATION_ERROR, jsonata::cause_text(&f, &expr, &err))
     })
@@ -178,12 +177,12 @@ pub fn jeval(
 /// Evaluates a JSONata Assign.
 pub fn assign_jsonata(
     a: &Assign,
-    states: &Value,
+    states: &Val,
     vars: &Variables,
-) -> Result<Option<Map<String, Value>>, ExecError> {
+) -> Result<Option<Obj>, ExecError> {
     match a {
         Assign::Ata(JTemplate::Object(entries)) => {
-            let mut m = Map::new();
+            let mut m = Obj::new();
             for (k, t) in entries {
                 let v =
                     t.eval(states, vars, &format!("Assign/{k}"))
@@ -193,11 +192,11 @@ pub fn assign_jsonata(
                                 jsonata::cause_text(&f, &expr, &err),
                             )
                         })?;
-                m.insert(k.clone(), v);
+                m.insert(k.as_str(), v);
             }
             Ok(Some(m))
         }
-        Assign::Ata(JTemplate::Literal(Value::Object(o))) => Ok(Some(o.clone())),
+        Assign::Ata(JTemplate::Literal(Val::Object(o))) => Ok(Some(Obj::clone(o))),
         _ => Ok(None),
     }
 }
@@ -209,11 +208,11 @@ pub fn catcher_output(
     st: &State,
     c: &Catcher,
     jsonata: bool,
-    raw: Value,
-    errout: Value,
-    ctx: &Value,
+    raw: Val,
+    errout: Val,
+    ctx: &Val,
     vars: &Variables,
-) -> Result<(Value, Option<Map<String, Value>>), ExecError> {
+) -> Result<(Val, Option<Obj>), ExecError> {
     if jsonata {
         let states = states_obj(
             &raw,
@@ -240,24 +239,24 @@ pub fn catcher_output(
 }
 
 /// The error output object `{"Error", "Cause"}`.
-pub fn error_output(e: &ExecError) -> Value {
-    let mut m = Map::new();
-    m.insert("Error".into(), json!(e.error));
+pub fn error_output(e: &ExecError) -> Val {
+    let mut m = Obj::with_capacity(2);
+    m.insert("Error", Val::str(&e.error));
     if let Some(c) = &e.cause {
-        m.insert("Cause".into(), json!(c));
+        m.insert("Cause", Val::str(c));
     }
-    Value::Object(m)
+    Val::object(m)
 }
 
 /// JError → unsupported-type helper used by typed JSONata fields.
-pub fn type_name(v: &Value) -> &'static str {
+pub fn type_name(v: &Val) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Val::Null => "null",
+        Val::Bool(_) => "boolean",
+        Val::Number(_) => "number",
+        Val::String(_) => "string",
+        Val::Array(_) => "array",
+        Val::Object(_) => "object",
     }
 }
 
@@ -269,11 +268,11 @@ impl Exec<'_> {
         retry: u32,
         frame: &Frame,
         token: Option<&str>,
-    ) -> Value {
+    ) -> Val {
         if sc.st.uses_context {
             self.context_object(sc.st, sc.entered_at, retry, frame, token)
         } else {
-            Value::Null
+            Val::Null
         }
     }
 
@@ -282,9 +281,9 @@ impl Exec<'_> {
     pub fn jsonpath_tail(
         &self,
         st: &State,
-        raw: Value,
-        result: Value,
-        ctx: &Value,
+        raw: Val,
+        result: Val,
+        ctx: &Val,
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<super::Step, ExecError> {
@@ -306,7 +305,7 @@ impl Exec<'_> {
 }
 
 /// Applies OutputPath to an owned value (no clone for the identity).
-pub fn output(p: &IoPath, v: Value, ctx: &Value, vars: &Variables) -> Result<Value, ExecError> {
+pub fn output(p: &IoPath, v: Val, ctx: &Val, vars: &Variables) -> Result<Val, ExecError> {
     match p {
         IoPath::Identity => Ok(v),
         p => Ok(io_path(p, &v, ctx, vars)?.into_owned()),

@@ -16,7 +16,7 @@ use crate::definition::{Graph, QueryLanguage, State, StateMachine};
 use crate::error::{self, ExecError};
 use crate::history::HistorySink;
 use crate::task::{Clock, TaskInvoker};
-use crate::value::Variables;
+use crate::value::{Obj, Val, Variables};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -63,7 +63,7 @@ pub struct ExecutionOutcome {
 /// Shared state of one running execution.
 pub(crate) struct Exec<'a> {
     pub ctx: &'a ExecutionContext,
-    pub input: Value,
+    pub input: Val,
     pub tasks: &'a dyn TaskInvoker,
     pub clock: &'a dyn Clock,
     pub history: Option<&'a dyn HistorySink>,
@@ -77,15 +77,15 @@ pub(crate) struct Exec<'a> {
 #[derive(Clone, Default)]
 pub(crate) struct Frame {
     /// `$$.Map.Item` when inside a Map iteration's ItemSelector.
-    pub map_item: Option<(usize, Value)>,
+    pub map_item: Option<(usize, Val)>,
 }
 
 /// What a state decided.
 pub(crate) enum Step {
     /// Go to state index with this input.
-    Next(usize, Value),
+    Next(usize, Val),
     /// The graph ends with this output.
-    End(Value),
+    End(Val),
 }
 
 /// Runs `machine` to completion.
@@ -97,6 +97,7 @@ pub async fn run_execution(
     clock: &dyn Clock,
     history: Option<&dyn HistorySink>,
 ) -> ExecutionOutcome {
+    let input = Val::from(input);
     let exec = Exec {
         ctx: &ctx,
         input: input.clone(),
@@ -163,7 +164,7 @@ pub async fn run_execution(
             });
             ExecutionOutcome {
                 status: ExecutionStatus::Succeeded,
-                output: Some(out),
+                output: Some(out.to_json()),
                 error: None,
                 cause: None,
             }
@@ -231,10 +232,10 @@ impl<'a> Exec<'a> {
     pub fn run_graph<'s>(
         &'s self,
         g: &'s Graph,
-        input: Value,
+        input: Val,
         vars: &'s mut Variables,
         prev: u64,
-    ) -> crate::BoxFuture<'s, Result<(Value, u64), ExecError>> {
+    ) -> crate::BoxFuture<'s, Result<(Val, u64), ExecError>> {
         Box::pin(async move {
             let mut cur = g.start;
             let mut input = input;
@@ -260,38 +261,53 @@ impl<'a> Exec<'a> {
         retry: u32,
         frame: &Frame,
         token: Option<&str>,
-    ) -> Value {
-        let mut c = json!({
-            "Execution": {
-                "Id": self.ctx.execution_arn,
-                "Input": self.input,
-                "StartTime": io::iso_millis(self.ctx.start_time_millis),
-                "Name": self.ctx.execution_name,
-                "RoleArn": self.ctx.role_arn,
-            },
-            "StateMachine": {"Id": self.ctx.state_machine_arn, "Name": self.ctx.state_machine_name},
-            "State": {"Name": st.name, "EnteredTime": io::iso_millis(entered_millis)},
-        });
+    ) -> Val {
+        let mut execution = Obj::with_capacity(6);
+        execution.insert("Id", Val::str(&self.ctx.execution_arn));
+        execution.insert("Input", self.input.clone());
+        execution.insert(
+            "StartTime",
+            Val::from(io::iso_millis(self.ctx.start_time_millis)),
+        );
+        execution.insert("Name", Val::str(&self.ctx.execution_name));
+        execution.insert("RoleArn", Val::str(&self.ctx.role_arn));
         // EXPRESS executions (ARNs `…:express:…`) cannot be redriven and have no RedriveCount.
         if !self.ctx.execution_arn.contains(":express:") {
-            c["Execution"]["RedriveCount"] = json!(self.ctx.redrive_count);
+            execution.insert("RedriveCount", Val::from(self.ctx.redrive_count));
         }
+        let mut machine = Obj::with_capacity(2);
+        machine.insert("Id", Val::str(&self.ctx.state_machine_arn));
+        machine.insert("Name", Val::str(&self.ctx.state_machine_name));
+        let mut state = Obj::with_capacity(3);
+        state.insert("Name", Val::str(&st.name));
+        state.insert("EnteredTime", Val::from(io::iso_millis(entered_millis)));
         if matches!(st.type_name, "Task" | "Parallel" | "Map") {
-            c["State"]["RetryCount"] = json!(retry);
+            state.insert("RetryCount", Val::from(retry));
         }
+        let mut c = Obj::with_capacity(5);
+        c.insert("Execution", Val::object(execution));
+        c.insert("StateMachine", Val::object(machine));
+        c.insert("State", Val::object(state));
         if let Some(t) = token {
-            c["Task"] = json!({"Token": t});
+            let mut task = Obj::with_capacity(1);
+            task.insert("Token", Val::str(t));
+            c.insert("Task", Val::object(task));
         }
         if let Some((i, v)) = &frame.map_item {
-            c["Map"] = json!({"Item": {"Index": i, "Value": v}});
+            let mut item = Obj::with_capacity(2);
+            item.insert("Index", Val::from(*i));
+            item.insert("Value", v.clone());
+            let mut map = Obj::with_capacity(1);
+            map.insert("Item", Val::object(item));
+            c.insert("Map", Val::object(map));
         }
-        c
+        Val::object(c)
     }
 
     async fn run_state(
         &self,
         st: &State,
-        input: Value,
+        input: Val,
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<Step, ExecError> {
@@ -344,7 +360,7 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn exited(&self, st: &State, out: &Value, prev: &mut u64, assigned: Option<&Value>) {
+    fn exited(&self, st: &State, out: &Val, prev: &mut u64, assigned: Option<&Value>) {
         self.event(prev, events::exited(st.type_name), || {
             let mut d = json!({"name": st.name, "output": io::to_text(out), "outputDetails": {"truncated": false}});
             if let Some(a) = assigned {
@@ -356,7 +372,7 @@ impl<'a> Exec<'a> {
     }
 
     /// Finishes a state: exit event, then next/end.
-    fn finish(&self, st: &State, out: Value, prev: &mut u64, assigned: Option<&Value>) -> Step {
+    fn finish(&self, st: &State, out: Val, prev: &mut u64, assigned: Option<&Value>) -> Step {
         if self.history.is_some() {
             self.exited(st, &out, prev, assigned);
         } else {

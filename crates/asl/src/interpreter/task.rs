@@ -7,9 +7,10 @@ use crate::definition::{Dyn, Kind, QueryLanguage, State};
 use crate::error::{ExecError, HEARTBEAT_TIMEOUT, QUERY_EVALUATION_ERROR, RUNTIME, TIMEOUT};
 use crate::retry;
 use crate::task::TaskCall;
+use crate::value::Val;
 use crate::value::{Sources, Variables};
 use futures::future::{Either, select};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn secs_to_ms(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)
@@ -37,7 +38,7 @@ impl Exec<'_> {
     /// data, unique within the execution, and the same when a resumed
     /// execution replays its history, so a callback holding the token still
     /// reaches the task after a restart.
-    pub(crate) fn task_token(&self, state: &str, input: &Value) -> String {
+    pub(crate) fn task_token(&self, state: &str, input: &Val) -> String {
         use sha2::{Digest, Sha256};
         let key: [u8; 32] = Sha256::new()
             .chain_update(state.as_bytes())
@@ -65,10 +66,10 @@ impl Exec<'_> {
     pub(crate) fn dyn_u64(
         &self,
         d: Option<&Dyn<u64>>,
-        eff: &Value,
-        ctx: &Value,
+        eff: &Val,
+        ctx: &Val,
         vars: &Variables,
-        states: &Value,
+        states: &Val,
         field: &str,
     ) -> Result<Option<u64>, ExecError> {
         Ok(match d {
@@ -80,7 +81,7 @@ impl Exec<'_> {
                     context: ctx,
                     vars,
                 };
-                match src.resolve(p).and_then(|v| v.as_u64()) {
+                match io::resolve_path(p, &src)?.as_u64() {
                     Some(n) => Some(n),
                     None => {
                         return Err(state_error(
@@ -123,7 +124,7 @@ impl Exec<'_> {
     pub(super) async fn run_action(
         &self,
         sc: &StateCtx<'_>,
-        raw: Value,
+        raw: Val,
         vars: &mut Variables,
         prev: &mut u64,
     ) -> Result<Step, ExecError> {
@@ -140,7 +141,7 @@ impl Exec<'_> {
         let states = if jsonata {
             states_obj(&raw, None, None, st.uses_context.then(|| ctx.clone()))
         } else {
-            Value::Null
+            Val::Null
         };
         // Effective input and payload.
         let (eff, payload) = if jsonata {
@@ -159,7 +160,7 @@ impl Exec<'_> {
         };
         let mut counts = vec![0u32; st.retry.len()];
         let mut attempt = 0u32;
-        let result: Result<Value, ExecError> = loop {
+        let result: Result<Val, ExecError> = loop {
             let r = match &st.kind {
                 Kind::Task {
                     resource,
@@ -280,13 +281,13 @@ impl Exec<'_> {
         &self,
         st: &State,
         resource: &str,
-        payload: Value,
+        payload: Val,
         token: Option<String>,
         timeout: Option<u64>,
         heartbeat: Option<u64>,
         attempt: u32,
         prev: &mut u64,
-    ) -> Result<Value, ExecError> {
+    ) -> Result<Val, ExecError> {
         let lambda = resource.starts_with("arn:aws:lambda:");
         let (rtype, rname) = resource_parts(resource);
         if self.history.is_some() {
@@ -324,7 +325,7 @@ impl Exec<'_> {
         let call = TaskCall {
             state_name: st.name.clone(),
             resource: resource.to_string(),
-            payload,
+            payload: payload.to_json(),
             task_token: token.clone(),
             timeout_seconds: timeout,
             heartbeat_seconds: heartbeat,
@@ -375,7 +376,7 @@ impl Exec<'_> {
                 }),
             }
         };
-        let r = match r {
+        let r = match r.map(Val::from) {
             Ok(v) if crate::limits::too_large(&v) => Err(crate::limits::data_limit_error(&st.name)),
             other => other,
         };

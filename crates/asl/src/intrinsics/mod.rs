@@ -239,7 +239,8 @@ mod tests {
     struct R(Value);
     impl Resolver for R {
         fn resolve(&self, p: &JsonPath) -> Option<Value> {
-            p.select(&self.0)
+            p.select(&crate::value::Val::from(&self.0))
+                .map(|v| v.to_json())
         }
     }
 

@@ -2,30 +2,20 @@
 //! expressions, `$states` and variables as bindings, and AWS's added functions
 //! (`$partition`, `$range`, `$hash`, `$random`, `$uuid`, `$parse`).
 //!
-//! Evaluation uses the `jsonata-rs` crate. Its `JsonAta` handle ties one parsed
-//! expression to one arena, and every `evaluate` call allocates into that
-//! arena, so a handle cannot be kept and reused without its memory growing.
-//! Its expression tree, however, is an owned value, and its evaluator is
-//! reachable from inside a native function (`FunctionContext::evaluator`).
-//! So each expression is parsed **once**, at load: [`JExpr`] keeps an owned
-//! copy of the tree inside a closure (the tree's type is not exported, a
-//! closure can still own it). Each evaluation builds a per-call arena and a
-//! `JsonAta` for the constant trampoline `$__wsflow_run()`; the native
-//! `__wsflow_run` takes the current expression from a thread-local slot (a
-//! native function is a plain `fn` pointer and cannot capture it) and
-//! evaluates the pre-parsed tree in the `JsonAta`'s own frame and input, i.e.
-//! exactly as if it had been that `JsonAta`'s own expression. The user's
-//! expression text is never re-parsed.
-//!
-//! Known upstream limitation (jsonata-rs 0.3): every `evaluate` binds its ~55
-//! built-in functions as arena values whose `String` names are never freed
-//! (bumpalo does not run destructors), about 1.6 KiB per evaluation. That is
-//! inside jsonata-rs and independent of how the expression was parsed.
+//! Evaluation uses the `jsonata-rs` crate. Each expression is parsed
+//! **once**, at load: [`JExpr`] keeps an owned copy of the parsed tree
+//! inside a closure (the tree's type is not exported, a closure can still own
+//! it) that evaluates it with the evaluator of the current call, reachable
+//! from inside a native function (`FunctionContext::evaluator`). The user's
+//! expression text is never re-parsed. Where and how the trees are evaluated
+//! (long-lived, recycled evaluators that keep memory flat) is the `host` module.
 
+mod host;
+
+use crate::value::{Obj, Val};
 use bumpalo::Bump;
 use jsonata_rs::{ArrayFlags, FunctionContext, JsonAta, Value as JV};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
 use std::sync::Arc;
 
 /// True for a `{% … %}` string.
@@ -47,41 +37,6 @@ where
         + 'static,
 {
     Arc::new(f)
-}
-
-/// The constant expression each evaluation runs; it calls [`run_current`].
-const TRAMPOLINE: &str = "$__wsflow_run()";
-
-thread_local! {
-    /// The expression [`run_current`] evaluates (set by [`JExpr::eval`] for one call).
-    static CURRENT: RefCell<Option<Arc<Body>>> = const { RefCell::new(None) };
-}
-
-/// Restores the previous [`CURRENT`] on drop (also when evaluation panics).
-struct CurrentGuard(Option<Arc<Body>>);
-
-impl CurrentGuard {
-    fn set(b: Arc<Body>) -> CurrentGuard {
-        CurrentGuard(CURRENT.with(|c| c.borrow_mut().replace(b)))
-    }
-}
-
-impl Drop for CurrentGuard {
-    fn drop(&mut self) {
-        let prev = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = prev);
-    }
-}
-
-/// Native `$__wsflow_run()`: evaluates the current pre-parsed expression.
-fn run_current<'a>(
-    ctx: FunctionContext<'a, '_>,
-    _args: &[&'a JV<'a>],
-) -> jsonata_rs::Result<&'a JV<'a>> {
-    match CURRENT.with(|c| c.borrow().clone()) {
-        Some(b) => b(ctx),
-        None => Ok(JV::undefined()),
-    }
 }
 
 /// A compiled JSONata expression: parsed once, evaluated many times.
@@ -127,10 +82,17 @@ impl JExpr {
     }
 
     /// Parses expression text (no delimiters) once into a reusable [`JExpr`].
+    ///
+    /// The tree kept for evaluation is that of `(inner)`: a block, so that
+    /// variables the expression assigns at its top level live in a frame of
+    /// their own, not in the long-lived evaluator's (see the `host` module). The text
+    /// is checked as written first, so errors and validity are those of
+    /// `inner` itself.
     pub fn compile(inner: &str) -> Result<JExpr, String> {
         let parsed = std::panic::catch_unwind(|| {
             let arena = Bump::new();
-            JsonAta::new(inner, &arena)
+            JsonAta::new(inner, &arena).map_err(|e| e.to_string())?;
+            JsonAta::new(&format!("({inner}\n)"), &arena)
                 .map(|j| j.ast().clone())
                 .map_err(|e| e.to_string())
         });
@@ -148,16 +110,8 @@ impl JExpr {
     }
 
     /// Evaluates with `$states` = `states` and the given variables.
-    pub fn eval(&self, states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
-        let _current = CurrentGuard::set(self.body.clone());
-        let out =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| eval_current(states, vars)));
-        match out {
-            Ok(r) => r,
-            Err(_) => Err(JError::Threw(
-                "The expression could not be evaluated".into(),
-            )),
-        }
+    pub fn eval(&self, states: &Val, vars: &crate::value::Variables) -> Result<Val, JError> {
+        host::evaluate(self.body.clone(), states.clone(), vars.clone())
     }
 }
 
@@ -241,16 +195,8 @@ fn from_jv<'a>(v: &'a JV<'a>) -> Result<Option<Value>, JError> {
     }))
 }
 
-/// Runs [`TRAMPOLINE`] (and so the expression in [`CURRENT`]) in a fresh per-call arena.
-fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
-    let arena = Bump::new();
-    let j =
-        JsonAta::new(TRAMPOLINE, &arena).map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
-    j.assign_var("states", to_jv(&arena, states));
-    for (k, v) in vars {
-        j.assign_var(k, to_jv(&arena, v));
-    }
-    j.register_function("__wsflow_run", 0, run_current);
+/// Registers AWS's added functions on an evaluator.
+fn register_aws_functions(j: &JsonAta<'_>) {
     j.register_function("partition", 2, fn_partition);
     j.register_function("range", 3, fn_range);
     j.register_function("hash", 2, fn_hash);
@@ -258,13 +204,6 @@ fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value,
     j.register_function("type", 1, fn_type);
     j.register_function("shuffle", 1, fn_shuffle);
     j.register_function("formatBase", 2, fn_format_base);
-    let r = j
-        .evaluate_timeboxed(None, Some(500), Some(10_000))
-        .map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
-    match from_jv(r)? {
-        Some(v) => Ok(v),
-        None => Err(JError::Undefined),
-    }
 }
 
 fn to_json<'a>(v: &'a JV<'a>) -> Value {
@@ -429,7 +368,7 @@ fn fn_format_base<'a>(
 #[derive(Debug, Clone, PartialEq)]
 pub enum JTemplate {
     /// Constant.
-    Literal(Value),
+    Literal(Val),
     /// An expression.
     Expr(JExpr),
     /// Object with at least one expression inside.
@@ -452,7 +391,7 @@ impl JTemplate {
                     .iter()
                     .all(|(_, t)| matches!(t, JTemplate::Literal(_)))
                 {
-                    JTemplate::Literal(v.clone())
+                    JTemplate::Literal(Val::from(v))
                 } else {
                     JTemplate::Object(entries)
                 }
@@ -463,40 +402,40 @@ impl JTemplate {
                     .map(JTemplate::compile)
                     .collect::<Result<Vec<_>, _>>()?;
                 if items.iter().all(|t| matches!(t, JTemplate::Literal(_))) {
-                    JTemplate::Literal(v.clone())
+                    JTemplate::Literal(Val::from(v))
                 } else {
                     JTemplate::Array(items)
                 }
             }
-            other => JTemplate::Literal(other.clone()),
+            other => JTemplate::Literal(Val::from(other)),
         })
     }
 
     /// Evaluates; errors carry the field path (e.g. `Output/FunctionResult`) and expression text.
     pub fn eval(
         &self,
-        states: &Value,
+        states: &Val,
         vars: &crate::value::Variables,
         field: &str,
-    ) -> Result<Value, (String, String, JError)> {
+    ) -> Result<Val, (String, String, JError)> {
         match self {
             JTemplate::Literal(v) => Ok(v.clone()),
             JTemplate::Expr(e) => e
                 .eval(states, vars)
                 .map_err(|err| (field.to_string(), e.text.clone(), err)),
             JTemplate::Object(entries) => {
-                let mut m = Map::with_capacity(entries.len());
+                let mut m = Obj::with_capacity(entries.len());
                 for (k, t) in entries {
-                    m.insert(k.clone(), t.eval(states, vars, &format!("{field}/{k}"))?);
+                    m.insert(k.as_str(), t.eval(states, vars, &format!("{field}/{k}"))?);
                 }
-                Ok(Value::Object(m))
+                Ok(Val::object(m))
             }
             JTemplate::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, t) in items.iter().enumerate() {
                     out.push(t.eval(states, vars, &format!("{field}[{i}]"))?);
                 }
-                Ok(Value::Array(out))
+                Ok(Val::array(out))
             }
         }
     }
@@ -523,8 +462,8 @@ mod tests {
     use crate::value::Variables;
     use serde_json::json;
 
-    fn states(input: Value) -> Value {
-        json!({ "input": input })
+    fn states(input: Value) -> Val {
+        Val::from(json!({ "input": input }))
     }
 
     #[test]
@@ -534,9 +473,10 @@ mod tests {
         e.text = "this ) is ( not JSONata".into();
         let mut vars = Variables::new();
         for i in 0..50 {
-            vars.insert("x".into(), json!(i));
+            vars.insert("x".into(), Val::from(json!(i)));
             assert_eq!(
-                e.eval(&states(json!({"a": 100})), &vars),
+                e.eval(&states(json!({"a": 100})), &vars)
+                    .map(|v| v.to_json()),
                 Ok(json!(100 + i))
             );
         }
@@ -550,15 +490,126 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            e.eval(&states(json!({})), &vars),
+            e.eval(&states(json!({})), &vars).map(|v| v.to_json()),
             Ok(json!({"f": 120, "p": [[1, 2], [3]], "t": "object"}))
         );
         // Two expressions alternating on one thread each see their own tree.
         let a = JExpr::compile("$states.input.v & 'a'").unwrap();
         let b = JExpr::compile("$states.input.v & 'b'").unwrap();
         for _ in 0..3 {
-            assert_eq!(a.eval(&states(json!({"v": "1"})), &vars), Ok(json!("1a")));
-            assert_eq!(b.eval(&states(json!({"v": "2"})), &vars), Ok(json!("2b")));
+            assert_eq!(
+                a.eval(&states(json!({"v": "1"})), &vars)
+                    .map(|v| v.to_json()),
+                Ok(json!("1a"))
+            );
+            assert_eq!(
+                b.eval(&states(json!({"v": "2"})), &vars)
+                    .map(|v| v.to_json()),
+                Ok(json!("2b"))
+            );
+        }
+    }
+
+    #[test]
+    fn evaluations_sharing_an_evaluator_do_not_see_each_other() {
+        let get = |e: &str, vars: &Variables| {
+            JExpr::compile(e)
+                .unwrap()
+                .eval(&states(json!({})), vars)
+                .map(|v| v.to_json())
+        };
+        let mut with_x = Variables::new();
+        with_x.insert("x".into(), Val::from(json!(1)));
+        assert_eq!(get("$x", &with_x), Ok(json!(1)));
+        // The next evaluation has no `x`: it reads as unbound.
+        assert_eq!(get("$x", &Variables::new()), Err(JError::Undefined));
+        assert_eq!(get("$exists($x)", &Variables::new()), Ok(json!(false)));
+        // An expression's own assignments stay inside it.
+        assert_eq!(get("$y := 5", &Variables::new()), Ok(json!(5)));
+        assert_eq!(get("$y", &Variables::new()), Err(JError::Undefined));
+        // A variable named like a built-in leaves the built-in in place.
+        let mut shadow = Variables::new();
+        shadow.insert("string".into(), Val::from(json!("not a function")));
+        assert_eq!(get("$string(12)", &shadow), Ok(json!("12")));
+        assert_eq!(get("$string(13)", &Variables::new()), Ok(json!("13")));
+    }
+
+    #[test]
+    fn failures_do_not_spoil_later_evaluations() {
+        // An error thrown deep in a recursion leaves jsonata-rs's depth
+        // counter raised; the evaluator is retired, so the next evaluation
+        // starts from zero instead of hitting the recursion limit early.
+        let runaway = JExpr::compile("($f := function($n){ 1 + $f($n + 1) }; $f(0))").unwrap();
+        let deep =
+            JExpr::compile("($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100))").unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                runaway.eval(&states(json!({})), &Variables::new()),
+                Err(JError::Threw(m)) if m.starts_with("U1001")
+            ));
+            assert_eq!(
+                deep.eval(&states(json!({})), &Variables::new())
+                    .map(|v| v.to_json()),
+                Ok(json!(100))
+            );
+        }
+        // An evaluator that sat idle past its age hands the work to a new one
+        // (the crate's time box counts from the evaluator's start).
+        let e = JExpr::compile("$states.input.a * 2").unwrap();
+        assert_eq!(
+            e.eval(&states(json!({"a": 2})), &Variables::new())
+                .map(|v| v.to_json()),
+            Ok(json!(4))
+        );
+        host::shorten_max_age(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let before = host::evaluators_started();
+        assert_eq!(
+            e.eval(&states(json!({"a": 3})), &Variables::new())
+                .map(|v| v.to_json()),
+            Ok(json!(6))
+        );
+        assert!(host::evaluators_started() > before);
+    }
+
+    #[test]
+    fn large_documents_converted_once_stay_correct() {
+        let e = JExpr::compile("$states.input.a & '/' & $count($states.input.pad)").unwrap();
+        for round in 0..50 {
+            // A new large document each round: an earlier document's
+            // conversion is never mistaken for it, even once it is freed.
+            let doc = states(json!({"a": round, "pad": vec!["x".repeat(40); 20 + round]}));
+            let want = format!("{round}/{}", 20 + round);
+            assert_eq!(
+                e.eval(&doc, &Variables::new()).map(|v| v.to_json()),
+                Ok(json!(want))
+            );
+            // The same document again reuses the conversion.
+            assert_eq!(
+                e.eval(&doc, &Variables::new()).map(|v| v.to_json()),
+                Ok(json!(want))
+            );
+        }
+    }
+
+    #[test]
+    fn threads_evaluate_concurrently_with_their_own_bindings() {
+        let e = Arc::new(JExpr::compile("$states.input.n + $k").unwrap());
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let e = e.clone();
+                std::thread::spawn(move || {
+                    let mut vars = Variables::new();
+                    vars.insert("k".into(), Val::from(json!(t * 1000)));
+                    for n in 0..200 {
+                        let got = e.eval(&states(json!({"n": n})), &vars).map(|v| v.to_json());
+                        assert_eq!(got, Ok(json!(t * 1000 + n)));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
         }
     }
 
@@ -566,10 +617,13 @@ mod tests {
     fn errors_and_undefined_keep_their_texts() {
         let vars = Variables::new();
         let e = JExpr::compile("$states.input.nothing").unwrap();
-        assert_eq!(e.eval(&states(json!({})), &vars), Err(JError::Undefined));
+        assert_eq!(
+            e.eval(&states(json!({})), &vars).map(|v| v.to_json()),
+            Err(JError::Undefined)
+        );
         let e = JExpr::compile("$notAFunction()").unwrap();
         assert_eq!(
-            e.eval(&states(json!({})), &vars),
+            e.eval(&states(json!({})), &vars).map(|v| v.to_json()),
             Err(JError::Threw(
                 "T1006: Attempted to invoke a non-function".into()
             ))
@@ -587,13 +641,12 @@ mod tests {
         ] {
             let r = JExpr::compile(text)
                 .unwrap()
-                .eval(&states(json!({})), &vars);
+                .eval(&states(json!({})), &vars)
+                .map(|v| v.to_json());
             assert!(
                 matches!(&r, Err(JError::Threw(m)) if m.starts_with("T0410: Argument")),
                 "{text}: {r:?}"
             );
         }
-        // The thread-local slot is cleared after each evaluation.
-        assert!(CURRENT.with(|c| c.borrow().is_none()));
     }
 }
