@@ -77,5 +77,6 @@ pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow:
         },
         domain_name: format!("127.0.0.1:{port}"),
         account: account.clone(),
+        connect_authorization: Default::default(),
     })
 }

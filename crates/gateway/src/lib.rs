@@ -14,6 +14,8 @@
 //! Modules, split by event kind and by API (like serverless-offline's
 //! WebSocket emulator):
 //! * [`config`]: the configuration types;
+//! * `authorizer`: `$connect` authorization (Lambda `REQUEST` authorizers,
+//!   `AWS_IAM`), before the upgrade;
 //! * `route_selection`: selection expressions;
 //! * `events`: Lambda proxy events and `$context`;
 //! * `integration`: Lambda proxy, AWS service and mock integrations;
@@ -60,6 +62,7 @@
 //! * `$context.requestTimeEpoch` is in milliseconds, as on AWS.
 #![warn(missing_docs)]
 
+mod authorizer;
 mod clock;
 pub mod config;
 mod connections;
@@ -85,7 +88,10 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use wsflow_aws_wire::ServiceError;
 
-pub use config::{ApiConfig, Backends, IntegrationConfig, Limits, RouteConfig};
+pub use config::{
+    ApiConfig, Backends, ConnectAuthorization, IamAuthorization, IamCredential, IntegrationConfig,
+    LambdaAuthorizer, Limits, RouteConfig,
+};
 pub use error::GatewayError;
 
 use connections::Registry;
@@ -125,6 +131,7 @@ pub(crate) struct Inner {
     pub(crate) connect: Option<Route>,
     pub(crate) disconnect: Option<Route>,
     pub(crate) default: Option<Route>,
+    pub(crate) authorization: authorizer::Authorization,
     pub(crate) registry: Registry,
     tasks: Tasks,
     pub(crate) shutting_down: AtomicBool,
@@ -179,6 +186,7 @@ impl Gateway {
                 return Err(GatewayError::DuplicateRoute(rc.route_key.clone()));
             }
         }
+        let authorization = authorizer::Authorization::compile(&config, &backends.lambda)?;
         let api = ApiInfo {
             api_id: config.api_id.clone(),
             stage: config.stage.clone(),
@@ -193,6 +201,7 @@ impl Gateway {
                 connect,
                 disconnect,
                 default,
+                authorization,
                 registry: Registry::new(),
                 tasks: Tasks {
                     count: AtomicUsize::new(0),
