@@ -13,6 +13,7 @@ mod build;
 mod intrinsics;
 pub mod model;
 mod params;
+mod sam_websocket;
 mod yaml;
 
 use std::path::{Path, PathBuf};
