@@ -20,10 +20,9 @@
 //! later event of the connection (`$connect`, messages, `$disconnect`) and
 //! `$context.authorizer.*` in mapping templates.
 //!
-//! Not emulated: result caching (`AuthorizerResultTtlInSeconds`): every
-//! handshake invokes the authorizer, which is what AWS does for identical
-//! identity sources only after the TTL ran out, so the function's behaviour
-//! is the same, only called more often.
+//! Caching: none. `AuthorizerResultTtlInSeconds` applies to HTTP API
+//! authorizers only; a WebSocket API calls its authorizer on every
+//! `$connect`, and so does this gateway.
 
 pub(crate) mod event;
 pub(crate) mod identity;
