@@ -164,6 +164,19 @@ async fn the_app_with_auth_mode_jwt_answers_401_403_and_101() {
     let input: Value = serde_json::from_str(reply["input"].as_str().unwrap()).unwrap();
     assert_eq!(input, json!({"data": "123456", "principalId": "alice"}));
 
+    // A principal with quotes and backslashes survives both escaping layers of the template.
+    let odd = r#"o'brien "the\admin""#;
+    let odd_token = wsflow_token(&["--sub", odd, "--secret", SECRET]);
+    let mut ws_odd = handshake(&format!("{url}?token={odd_token}"), &[])
+        .await
+        .expect("connects");
+    send(&mut ws_odd, r#"{"action":"sync_sfn","data":{"q":"'\""}}"#).await;
+    let reply = recv_json(&mut ws_odd, 60).await;
+    assert_eq!(reply["status"], "SUCCEEDED", "{reply}");
+    let output: Value = serde_json::from_str(reply["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["principalId"], odd, "{output}");
+    assert_eq!(output["data"], json!({"q": "'\""}), "{output}");
+
     // The Standard workflow's notifier names it in the message to the client.
     send(&mut ws_bob, r#"{"action":"async_sfn","data":"x"}"#).await;
     let started = recv_json(&mut ws_bob, 30).await;
