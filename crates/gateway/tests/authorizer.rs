@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use futures_util::SinkExt;
 use serde_json::{Value, json};
 use wsflow_aws_wire::{LambdaInvokeError, ServiceResponse};
 use wsflow_gateway::{ApiConfig, ConnectAuthorization, LambdaAuthorizer};
