@@ -134,10 +134,14 @@ async fn the_app_with_auth_mode_jwt_answers_401_403_and_101() {
         "AuthMode=jwt",
         &format!("AuthSecret={SECRET}"),
     ]);
-    let mut ws = handshake(&format!("{url}?token={token}"), &[])
+    let mut ws = handshake(&format!("{url}?token={token}&room=lobby"), &[])
         .await
         .expect("a valid token connects");
     let event = default_event(&mut ws).await;
+    let alice_id = event["requestContext"]["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let authorizer = &event["requestContext"]["authorizer"];
     assert_eq!(authorizer["principalId"], "alice", "{event}");
     assert_eq!(authorizer["sub"], "alice", "{event}");
@@ -151,6 +155,44 @@ async fn the_app_with_auth_mode_jwt_answers_401_403_and_101() {
     assert_eq!(
         event["requestContext"]["authorizer"]["principalId"], "bob",
         "{event}"
+    );
+    let bob_id = event["requestContext"]["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The connection records keep the query string and headers, but not the credentials.
+    let record = |id: String| {
+        let stack = &stack;
+        async move {
+            let (status, body) = stack
+                .aws_json(
+                    "DynamoDB_20120810.GetItem",
+                    json!({"TableName": "wsflow-ConnectionsTable", "Key": {"connectionid": {"S": id}}}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["Item"].clone()
+        }
+    };
+    let alice_record = record(alice_id).await;
+    assert_eq!(
+        alice_record["querystring"]["M"],
+        json!({"room": {"S": "lobby"}}),
+        "{alice_record}"
+    );
+    let bob_record = record(bob_id).await;
+    let headers = bob_record["headers"]["M"].as_object().expect("headers");
+    assert!(
+        headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("sec-websocket-key"))
+    );
+    assert!(
+        !headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("authorization")),
+        "{bob_record}"
     );
 
     // The principal reaches the Express workflow through the sync_sfn mapping template
