@@ -37,6 +37,11 @@
 //!   call's first step) before the next message is taken, so FIFO queue
 //!   sends keep the client's order when the service accepts them in call
 //!   order.
+//! * `$connect` authorization ([`ConnectAuthorization`]) runs first, before
+//!   the upgrade: a Lambda `REQUEST` authorizer (401 / 403 / 500 with AWS's
+//!   bodies; its `principalId` and `context` become
+//!   `requestContext.authorizer` of every later event and
+//!   `$context.authorizer`) or `AWS_IAM` (query-string SigV4, 403).
 //! * `$connect` runs before the `101` is sent. A Lambda proxy `statusCode`
 //!   outside 2xx rejects the handshake with that status (and the result's
 //!   body); a failed integration (function error, invoke error, template
