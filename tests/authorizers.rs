@@ -420,3 +420,26 @@ async fn aws_iam_accepts_a_botocore_presigned_url_and_refuses_an_unsigned_one() 
     let tampered = signed.replace("foo=bar", "foo=baz");
     refused(&tampered, &[], 403, "Forbidden").await;
 }
+
+#[tokio::test]
+async fn sam_websocket_api_auth_guards_connect() {
+    let stack = Stack::start_with(StackOptions {
+        template: &fixture_path("sam-websocket-auth.yaml"),
+        ..StackOptions::default()
+    });
+    assert_eq!(stack.stage, "sam");
+    let url = stack.ws_url();
+    // IdentitySource route.request.querystring.token: none → 401 before the function runs.
+    refused(&url, &[], 401, "Unauthorized").await;
+    let forged = wsflow_token(&["--sub", "frank", "--secret", "wrong"]);
+    refused(&format!("{url}?token={forged}"), &[], 403, "Forbidden").await;
+    let token = wsflow_token(&["--sub", "frank", "--secret", "sam-fixture-secret"]);
+    let mut ws = handshake(&format!("{url}?token={token}"), &[])
+        .await
+        .expect("connects");
+    let event = default_event(&mut ws).await;
+    assert_eq!(
+        event["requestContext"]["authorizer"]["principalId"], "frank",
+        "{event}"
+    );
+}
