@@ -183,7 +183,8 @@ pub fn verify(
 fn parse_amz_date(date: &str) -> Result<SystemTime, SigV4Error> {
     let bad = || SigV4Error::Malformed("X-Amz-Date");
     let b = date.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    // ASCII only, so the slices below fall on character boundaries.
+    if !date.is_ascii() || b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return Err(bad());
     }
     let iso = format!(
