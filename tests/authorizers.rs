@@ -252,12 +252,13 @@ async fn the_app_with_auth_mode_none_is_unchanged() {
     let input: Value = serde_json::from_str(reply["input"].as_str().unwrap()).unwrap();
     assert_eq!(input, json!({"data": "123456"}));
     let output: Value = serde_json::from_str(reply["output"].as_str().unwrap()).unwrap();
-    let keys: Vec<&str> = output
+    let mut keys: Vec<&str> = output
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
+    keys.sort_unstable();
     assert_eq!(keys, ["data", "result"], "{output}");
 }
 

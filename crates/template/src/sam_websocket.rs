@@ -383,7 +383,9 @@ mod tests {
             .unwrap()
             .into_iter()
             .collect();
-        let ids: Vec<&str> = out.keys().map(String::as_str).collect();
+        // Sorted: serde_json's map order depends on workspace features (preserve_order).
+        let mut ids: Vec<&str> = out.keys().map(String::as_str).collect();
+        ids.sort_unstable();
         assert_eq!(
             ids,
             [
