@@ -2,8 +2,11 @@
 
 Runs the AWS SAM transform (aws-sam-translator, which cfn-lint depends on)
 the way `sam deploy` does after packaging, then fails if any IAM role gets an
-AWS managed policy or any policy statement has `Resource: "*"`.
+AWS managed policy or any policy statement has `Resource: "*"`, or any Lambda
+permission is not for one function of the template from one source ARN.
+Checked for every combination of EnableUrlPath and AuthMode.
 """
+import copy
 import os
 import sys
 
@@ -39,9 +42,21 @@ def main(path):
             if isinstance(props.get(key), str):  # what `sam package` does
                 props[key] = f"s3://packaged/{logical_id}"
     problems = []
-    for enable_url_path in ("true", "false"):
-        out = transform(template, {"EnableUrlPath": enable_url_path}, NoManagedPolicies())
+    combinations = [
+        {"EnableUrlPath": url, "AuthMode": auth, "AuthSecret": "check-iam-placeholder"}
+        for url in ("true", "false")
+        for auth in ("none", "jwt")
+    ]
+    for params in combinations:
+        out = transform(copy.deepcopy(template), params, NoManagedPolicies())
         for name, resource in out["Resources"].items():
+            if resource["Type"] == "AWS::Lambda::Permission":
+                props = resource["Properties"]
+                function = props.get("FunctionName")
+                if not (isinstance(function, dict) and set(function) <= {"Ref", "Fn::GetAtt"}):
+                    problems.append(f"{name}: FunctionName must name one function of the template")
+                if not props.get("SourceArn"):
+                    problems.append(f"{name}: a Lambda permission without SourceArn")
             if resource["Type"] == "AWS::IAM::Role" and resource["Properties"].get("ManagedPolicyArns"):
                 problems.append(f"{name}: managed policies {resource['Properties']['ManagedPolicyArns']}")
             found = []

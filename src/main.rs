@@ -5,6 +5,7 @@
 //! Business rules live in the crates, never here.
 
 mod run_cmd;
+mod token_cmd;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Validate a definition (ValidateStateMachineDefinition semantics).
     Validate(run_cmd::ValidateArgs),
+    /// Print a JWT the app's `$connect` authorizer accepts (`AuthMode=jwt`).
+    Token(token_cmd::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e.into()),
         },
         Command::Validate(args) => run_cmd::validate(&args),
+        Command::Token(args) => token_cmd::token(&args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

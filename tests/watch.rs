@@ -27,13 +27,20 @@ fn app_copy() -> tempfile::TempDir {
     dir
 }
 
-/// Rewrites `file` with `from` replaced by `to` (which must occur once).
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+/// Sets `edition` in the object at `pointer` of the definition `file`.
+fn set_edition(dir: &Path, file: &str, pointer: &str, edition: &str) {
     let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text.matches(from).count(), 1, "{from} in {file}");
-    std::fs::write(&path, text.replace(from, to)).unwrap();
+    let mut definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let at = definition
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} in {file}"));
+    at["edition"] = json!(edition);
+    std::fs::write(&path, serde_json::to_string_pretty(&definition).unwrap()).unwrap();
 }
+
+const SYNC_REPLY: &str = "/States/Reply/Parameters";
+const ASYNC_MESSAGE: &str = "/States/Notify/Parameters/Payload/message";
 
 /// Waits for a log line containing `what` (and returns it).
 fn log_line(stack: &Stack, what: &str) -> String {
@@ -112,12 +119,8 @@ async fn edits_apply_without_a_restart_and_running_executions_keep_their_definit
     assert!(before.get("edition").is_none(), "{before}");
 
     // An edit changes the next reply.
-    edit(
-        app.path(),
-        SYNC,
-        r#""result.$": "$.result""#,
-        r#""result.$": "$.result", "edition": "2""#,
-    );
+    let good = std::fs::read_to_string(app.path().join(SYNC)).unwrap();
+    set_edition(app.path(), SYNC, SYNC_REPLY, "2");
     let line = log_line(&stack, "wsflow: reloaded");
     assert!(
         line.contains("sync-express.asl.json") && line.contains("wsflow-SyncStateMachine updated"),
@@ -126,7 +129,6 @@ async fn edits_apply_without_a_restart_and_running_executions_keep_their_definit
     assert_eq!(sync_output(&mut ws).await["edition"], "2");
 
     // A broken file: its error is printed, the last good version serves.
-    let good = std::fs::read_to_string(app.path().join(SYNC)).unwrap();
     std::fs::write(app.path().join(SYNC), "{ \"StartAt\": ").unwrap();
     let line = log_line(&stack, "failed");
     assert!(
@@ -144,11 +146,7 @@ async fn edits_apply_without_a_restart_and_running_executions_keep_their_definit
     assert_eq!(sync_output(&mut ws).await["edition"], "2");
 
     // Restoring the file restores the behaviour.
-    std::fs::write(
-        app.path().join(SYNC),
-        good.replace(r#", "edition": "2""#, ""),
-    )
-    .unwrap();
+    std::fs::write(app.path().join(SYNC), good).unwrap();
     log_line(&stack, "wsflow-SyncStateMachine updated");
     assert!(sync_output(&mut ws).await.get("edition").is_none());
 
@@ -159,12 +157,7 @@ async fn edits_apply_without_a_restart_and_running_executions_keep_their_definit
         .as_str()
         .unwrap()
         .to_owned();
-    edit(
-        app.path(),
-        ASYNC,
-        r#""status": "SUCCEEDED","#,
-        r#""status": "SUCCEEDED", "edition": "2","#,
-    );
+    set_edition(app.path(), ASYNC, ASYNC_MESSAGE, "2");
     log_line(&stack, "wsflow-AsyncStateMachine updated");
     send(&mut ws, r#"{"action":"async_sfn","data":"new"}"#).await;
     let new_arn = recv_json(&mut ws, 30).await["executionArn"]
@@ -187,7 +180,7 @@ async fn edits_apply_without_a_restart_and_running_executions_keep_their_definit
         .as_str()
         .unwrap()
         .to_owned();
-    edit(app.path(), ASYNC, r#""edition": "2""#, r#""edition": "3""#);
+    set_edition(app.path(), ASYNC, ASYNC_MESSAGE, "3");
     log_line(&stack, "wsflow-AsyncStateMachine updated");
     stack.kill();
     let data = stack.take_data_dir();

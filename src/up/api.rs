@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use anyhow::bail;
 use wsflow_aws_wire::Account;
-use wsflow_gateway::{ApiConfig, IntegrationConfig, Limits, RouteConfig};
+use wsflow_gateway::{
+    ApiConfig, ConnectAuthorization, IamAuthorization, IamCredential, IntegrationConfig,
+    LambdaAuthorizer, Limits, RouteConfig,
+};
 use wsflow_template::{App, Integration};
 
 use super::{LOCAL_API_ID, UpArgs};
@@ -23,7 +26,11 @@ pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow:
         ),
     };
     let mut routes = Vec::new();
+    let mut connect_authorization = ConnectAuthorization::None;
     for route in &api.routes {
+        if route.route_key == "$connect" {
+            connect_authorization = authorization(app, route, args)?;
+        }
         let integration = match &route.integration {
             Integration::LambdaProxy { function } => {
                 let Some(f) = app.functions.iter().find(|f| &f.logical_id == function) else {
@@ -77,5 +84,58 @@ pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow:
         },
         domain_name: format!("127.0.0.1:{port}"),
         account: account.clone(),
+        connect_authorization,
     })
+}
+
+/// The `$connect` route's `AuthorizationType` as the gateway's configuration.
+fn authorization(
+    app: &App,
+    route: &wsflow_template::Route,
+    args: &UpArgs,
+) -> anyhow::Result<ConnectAuthorization> {
+    Ok(
+        match (route.authorization_type.as_str(), &route.authorizer) {
+            ("CUSTOM", Some(a)) => {
+                let Some(f) = app.functions.iter().find(|f| f.logical_id == a.function) else {
+                    bail!(
+                        "Authorizer {}, property AuthorizerUri: {} is not a function of this template",
+                        a.logical_id,
+                        a.function
+                    );
+                };
+                ConnectAuthorization::Lambda(LambdaAuthorizer {
+                    name: a.name.clone(),
+                    function: f.name.clone(),
+                    identity_sources: a.identity_sources.clone(),
+                })
+            }
+            ("AWS_IAM", _) => {
+                let credentials = iam_credentials(&args.iam_credentials)?;
+                if credentials.is_empty() {
+                    eprintln!(
+                        "wsflow: $connect uses AWS_IAM; signatures are not checked (pass --iam-credentials ACCESS_KEY_ID:SECRET to check them)"
+                    );
+                }
+                ConnectAuthorization::Iam(IamAuthorization { credentials })
+            }
+            _ => ConnectAuthorization::None,
+        },
+    )
+}
+
+/// `AKID:SECRET` pairs.
+fn iam_credentials(values: &[String]) -> anyhow::Result<Vec<IamCredential>> {
+    values
+        .iter()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| match v.trim().split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(IamCredential {
+                access_key_id: id.to_owned(),
+                secret_access_key: secret.to_owned(),
+            }),
+            // Never echo the value: it holds a secret.
+            _ => bail!("--iam-credentials: expected ACCESS_KEY_ID:SECRET_ACCESS_KEY"),
+        })
+        .collect()
 }

@@ -68,6 +68,16 @@ pub struct UpArgs {
     /// Close connections older than this many seconds (AWS: 7200).
     #[arg(long, default_value_t = 7200)]
     pub max_connection_duration: u64,
+    /// Access keys an `AWS_IAM` `$connect` accepts SigV4 signatures from, as
+    /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY` (repeat the flag, or separate with commas).
+    /// Without any, `AWS_IAM` routes do not check signatures.
+    #[arg(
+        long,
+        env = "WSFLOW_IAM_CREDENTIALS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub iam_credentials: Vec<String>,
 }
 
 /// Runs the local stack until Ctrl-C or SIGTERM.

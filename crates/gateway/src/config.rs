@@ -30,6 +30,60 @@ pub struct ApiConfig {
     pub domain_name: String,
     /// Region and account the stack presents.
     pub account: Account,
+    /// How `$connect` is authorized (the `$connect` route's `AuthorizationType`).
+    pub connect_authorization: ConnectAuthorization,
+}
+
+/// The `$connect` route's `AuthorizationType` (API Gateway authorizes only
+/// `$connect` on WebSocket APIs; later messages inherit the result).
+#[derive(Debug, Clone, Default)]
+pub enum ConnectAuthorization {
+    /// `NONE`: every handshake reaches `$connect`.
+    #[default]
+    None,
+    /// `CUSTOM`: a `REQUEST` Lambda authorizer.
+    Lambda(LambdaAuthorizer),
+    /// `AWS_IAM`: SigV4 query-string signatures, checked against
+    /// [`IamAuthorization::credentials`].
+    Iam(IamAuthorization),
+}
+
+/// An `AWS::ApiGatewayV2::Authorizer` of type `REQUEST`.
+#[derive(Debug, Clone)]
+pub struct LambdaAuthorizer {
+    /// `Name`.
+    pub name: String,
+    /// The function to invoke (name or ARN).
+    pub function: String,
+    /// `IdentitySource`: `route.request.header.X`, `route.request.querystring.Y`,
+    /// `stageVariables.Z`, `context.W`. When one is missing or empty the
+    /// handshake gets `401` and the function is not called.
+    pub identity_sources: Vec<String>,
+}
+
+/// `AWS_IAM` on `$connect`.
+#[derive(Debug, Clone, Default)]
+pub struct IamAuthorization {
+    /// Accepted access keys. Empty: signatures are not checked (every
+    /// handshake passes), since the local stack has no IAM to ask.
+    pub credentials: Vec<IamCredential>,
+}
+
+/// One access key pair a SigV4 signature may be made with.
+#[derive(Clone)]
+pub struct IamCredential {
+    /// `AKIA…`.
+    pub access_key_id: String,
+    /// The secret key (never printed by `Debug`).
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for IamCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IamCredential")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A route: its key and its integration.

@@ -20,6 +20,9 @@ pub struct ConnectionInfo {
     pub source_ip: String,
     /// The client's `User-Agent`, if it sent one.
     pub user_agent: Option<String>,
+    /// `requestContext.authorizer`: what the `$connect` authorizer returned
+    /// (`principalId` and its `context`), for every event of the connection.
+    pub authorizer: Option<Map<String, Value>>,
 }
 
 /// The API-level fields of every request context.
@@ -102,13 +105,16 @@ pub fn request(api: &ApiInfo, conn: &ConnectionInfo, kind: &EventKind<'_>) -> Re
     ctx.insert("domainName".into(), api.domain_name.clone().into());
     ctx.insert("connectionId".into(), conn.connection_id.clone().into());
     ctx.insert("apiId".into(), api.api_id.clone().into());
+    if let Some(authorizer) = &conn.authorizer {
+        ctx.insert("authorizer".into(), Value::Object(authorizer.clone()));
+    }
     Request {
         request_id,
         context: ctx,
     }
 }
 
-fn single_and_multi(pairs: &[(String, String)]) -> (Value, Value) {
+pub(crate) fn single_and_multi(pairs: &[(String, String)]) -> (Value, Value) {
     let mut single = Map::new();
     let mut multi: Map<String, Value> = Map::new();
     for (k, v) in pairs {
@@ -189,6 +195,7 @@ mod tests {
             connected_at: 1_652_722_217_711,
             source_ip: "127.0.0.1".into(),
             user_agent: Some("wscat".into()),
+            authorizer: None,
         };
         let req = request(
             &api,

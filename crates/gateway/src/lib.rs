@@ -14,6 +14,8 @@
 //! Modules, split by event kind and by API (like serverless-offline's
 //! WebSocket emulator):
 //! * [`config`]: the configuration types;
+//! * `authorizer`: `$connect` authorization (Lambda `REQUEST` authorizers,
+//!   `AWS_IAM`), before the upgrade;
 //! * `route_selection`: selection expressions, over
 //!   `wsflow_vtl::json_text`, which reads one path of a message of any
 //!   nesting depth;
@@ -37,6 +39,11 @@
 //!   call's first step) before the next message is taken, so FIFO queue
 //!   sends keep the client's order when the service accepts them in call
 //!   order.
+//! * `$connect` authorization ([`ConnectAuthorization`]) runs first, before
+//!   the upgrade: a Lambda `REQUEST` authorizer (401 / 403 / 500 with AWS's
+//!   bodies; its `principalId` and `context` become
+//!   `requestContext.authorizer` of every later event and
+//!   `$context.authorizer`) or `AWS_IAM` (query-string SigV4, 403).
 //! * `$connect` runs before the `101` is sent. A Lambda proxy `statusCode`
 //!   outside 2xx rejects the handshake with that status (and the result's
 //!   body); a failed integration (function error, invoke error, template
@@ -62,6 +69,7 @@
 //! * `$context.requestTimeEpoch` is in milliseconds, as on AWS.
 #![warn(missing_docs)]
 
+mod authorizer;
 mod clock;
 pub mod config;
 mod connections;
@@ -87,7 +95,10 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use wsflow_aws_wire::ServiceError;
 
-pub use config::{ApiConfig, Backends, IntegrationConfig, Limits, RouteConfig};
+pub use config::{
+    ApiConfig, Backends, ConnectAuthorization, IamAuthorization, IamCredential, IntegrationConfig,
+    LambdaAuthorizer, Limits, RouteConfig,
+};
 pub use error::GatewayError;
 
 use connections::Registry;
@@ -127,6 +138,7 @@ pub(crate) struct Inner {
     pub(crate) connect: Option<Route>,
     pub(crate) disconnect: Option<Route>,
     pub(crate) default: Option<Route>,
+    pub(crate) authorization: authorizer::Authorization,
     pub(crate) registry: Registry,
     tasks: Tasks,
     pub(crate) shutting_down: AtomicBool,
@@ -181,6 +193,7 @@ impl Gateway {
                 return Err(GatewayError::DuplicateRoute(rc.route_key.clone()));
             }
         }
+        let authorization = authorizer::Authorization::compile(&config, &backends.lambda)?;
         let api = ApiInfo {
             api_id: config.api_id.clone(),
             stage: config.stage.clone(),
@@ -195,6 +208,7 @@ impl Gateway {
                 connect,
                 disconnect,
                 default,
+                authorization,
                 registry: Registry::new(),
                 tasks: Tasks {
                     count: AtomicUsize::new(0),

@@ -28,7 +28,7 @@ use futures_util::{
     SinkExt, StreamExt,
     stream::{FuturesUnordered, SplitSink, SplitStream},
 };
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 use tokio::{
     sync::{mpsc, oneshot},
     time::Instant,
@@ -36,7 +36,9 @@ use tokio::{
 use tracing::{debug, warn};
 
 use crate::{
-    Gateway, Route, clock,
+    Gateway, Route,
+    authorizer::{Authorization, HandshakeRequest, Refusal},
+    clock,
     connections::{CloseRequest, Connection, Outbound},
     events::{self, ConnectionInfo, EventKind},
     ids,
@@ -141,11 +143,12 @@ pub(crate) async fn handshake(
                 .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
         })
         .unwrap_or_else(|| "127.0.0.1".to_owned());
-    let info = ConnectionInfo {
+    let mut info = ConnectionInfo {
         connection_id: ids::new_id(),
         connected_at: clock::now_millis(),
         source_ip: source_ip.clone(),
         user_agent: header_str("user-agent"),
+        authorizer: None,
     };
 
     // The headers $connect sees: the client's, then what API Gateway adds.
@@ -180,6 +183,19 @@ pub(crate) async fn handshake(
     event_headers.sort_by_key(|(k, _)| k.to_ascii_lowercase());
     let query = parse_query(uri.query());
 
+    // The authorizer runs first; its result is in `$connect`'s context and
+    // every later event's.
+    let mut req = events::request(&inner.api, &info, &EventKind::Connect);
+    match authorize(&gw, &uri, &headers, &event_headers, &query, &req.context).await {
+        Ok(None) => {}
+        Ok(Some(authorizer)) => {
+            req.context
+                .insert("authorizer".into(), Value::Object(authorizer.clone()));
+            info.authorizer = Some(authorizer);
+        }
+        Err(refused) => return refused,
+    }
+
     // tungstenite's default 128 KiB read buffer is zero-filled on the first
     // read, so every idle connection would keep 128 KiB resident; frames are
     // at most 32 KiB and the buffer grows on demand, so start small.
@@ -188,7 +204,6 @@ pub(crate) async fn handshake(
         .max_frame_size(config.limits.max_frame_bytes)
         .max_message_size(config.limits.max_message_bytes);
     if let Some(route) = &inner.connect {
-        let req = events::request(&inner.api, &info, &EventKind::Connect);
         let input = CallInput {
             body: "",
             context: &req.context,
@@ -238,6 +253,49 @@ pub(crate) async fn handshake(
         }
     }
     ws.on_upgrade(move |socket| run_connection(gw, socket, info))
+}
+
+/// Runs the `$connect` authorization; `Err` is the refusal to send.
+async fn authorize(
+    gw: &Gateway,
+    uri: &Uri,
+    headers: &HeaderMap,
+    event_headers: &[(String, String)],
+    query: &[(String, String)],
+    context: &Map<String, Value>,
+) -> Result<Option<Map<String, Value>>, Response> {
+    let inner = &gw.inner;
+    if matches!(inner.authorization, Authorization::None) {
+        return Ok(None);
+    }
+    let raw_headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let request = HandshakeRequest {
+        path: uri.path(),
+        raw_query: uri.query(),
+        query,
+        connect_headers: event_headers,
+        raw_headers: &raw_headers,
+        context,
+    };
+    let config = &inner.config;
+    inner
+        .authorization
+        .authorize(
+            &request,
+            &config.account.region,
+            config.limits.integration_timeout,
+        )
+        .await
+        .map_err(|refusal| match refusal {
+            Refusal::Unauthorized => json_response(StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Refusal::Forbidden => json_response(StatusCode::FORBIDDEN, "Forbidden"),
+            Refusal::InternalError => {
+                json_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+            }
+        })
 }
 
 /// Why the reader stopped.

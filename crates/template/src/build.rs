@@ -45,7 +45,8 @@ pub(crate) fn build(doc: &Value, overrides: &[(String, String)], ctx: &LocalCont
         ));
     };
     let params = params::resolve(doc.get("Parameters"), overrides)?;
-    let resources = apply_globals(resources, doc.get("Globals"));
+    let mut resources = apply_globals(resources, doc.get("Globals"));
+    crate::sam_websocket::expand(&mut resources, &params)?;
     let r = Resolver::new(ctx, params, doc, &resources);
     validate_refs(doc, &r)?;
     let b = Builder { r: &r, ctx };
@@ -595,7 +596,39 @@ impl Builder<'_, '_> {
                 content_handling: self.opt_string(irid, "ContentHandlingStrategy")?,
             });
         }
+        let authorization_type = self
+            .opt_value(rid, "AuthorizationType")?
+            .as_ref()
+            .and_then(scalar_text)
+            .unwrap_or_else(|| "NONE".into());
+        let authorizer = match authorization_type.as_str() {
+            "NONE" | "AWS_IAM" => None,
+            "CUSTOM" => Some(self.authorizer(rid)?),
+            "JWT" => {
+                return Err(bad(
+                    rid,
+                    "AuthorizationType",
+                    "JWT authorizers are for HTTP APIs; WebSocket APIs take NONE, AWS_IAM or CUSTOM",
+                ));
+            }
+            other => {
+                return Err(bad(
+                    rid,
+                    "AuthorizationType",
+                    format!("unknown authorization type {other} (NONE, AWS_IAM or CUSTOM)"),
+                ));
+            }
+        };
+        if authorization_type != "NONE" && route_key != "$connect" {
+            return Err(bad(
+                rid,
+                "AuthorizationType",
+                "WebSocket APIs authorize the $connect route only",
+            ));
+        }
         Ok(Route {
+            authorization_type,
+            authorizer,
             route_key,
             integration: self.integration(&iid)?,
             two_way: rrse.is_some() || has_response,
@@ -603,6 +636,84 @@ impl Builder<'_, '_> {
             route_response_selection_expression: rrse,
             integration_responses,
         })
+    }
+
+    /// The authorizer a `CUSTOM` route's `AuthorizerId` names.
+    fn authorizer(&self, rid: &str) -> Res<Authorizer> {
+        let id_value = self.prop(rid, "AuthorizerId").ok_or_else(|| {
+            bad(
+                rid,
+                "AuthorizerId",
+                "CUSTOM authorization needs an AuthorizerId",
+            )
+        })?;
+        let aid = self
+            .logical_of(id_value, &["AWS::ApiGatewayV2::Authorizer"], None)
+            .ok_or_else(|| {
+                bad(
+                    rid,
+                    "AuthorizerId",
+                    "does not name an AWS::ApiGatewayV2::Authorizer of this template",
+                )
+            })?;
+        let authorizer_type = self
+            .opt_string(&aid, "AuthorizerType")?
+            .ok_or_else(|| bad(&aid, "AuthorizerType", "missing"))?;
+        if authorizer_type != "REQUEST" {
+            return Err(bad(
+                &aid,
+                "AuthorizerType",
+                format!("{authorizer_type}: WebSocket APIs take REQUEST authorizers"),
+            ));
+        }
+        let uri = self.opt_string(&aid, "AuthorizerUri")?.ok_or_else(|| {
+            bad(
+                &aid,
+                "AuthorizerUri",
+                "a REQUEST authorizer needs an AuthorizerUri",
+            )
+        })?;
+        let function = self.lambda_uri_function(&aid, "AuthorizerUri", &uri)?;
+        let identity_sources = match self.opt_value(&aid, "IdentitySource")? {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items.iter().filter_map(scalar_text).collect(),
+            Some(v) => scalar_text(&v)
+                .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
+                .unwrap_or_default(),
+        };
+        Ok(Authorizer {
+            name: self
+                .opt_string(&aid, "Name")?
+                .unwrap_or_else(|| aid.clone()),
+            logical_id: aid.clone(),
+            authorizer_type,
+            function,
+            identity_sources,
+            result_ttl_seconds: self.opt_u64(&aid, "AuthorizerResultTtlInSeconds")?,
+        })
+    }
+
+    /// The function logical id of an
+    /// `arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations` URI.
+    fn lambda_uri_function(&self, id: &str, property: &str, uri: &str) -> Res<String> {
+        uri.split_once(":lambda:path/")
+            .and_then(|(_, p)| p.split_once("/functions/"))
+            .and_then(|(_, f)| f.strip_suffix("/invocations"))
+            .map(wsflow_aws_wire::arn::lambda_function_name)
+            .and_then(|name| {
+                self.matching(
+                    name,
+                    &["AWS::Serverless::Function", "AWS::Lambda::Function"],
+                    None,
+                )
+            })
+            .ok_or_else(|| {
+                bad(
+                    id,
+                    property,
+                    format!("{uri} does not invoke a function of this template"),
+                )
+            })
     }
 
     fn integration(&self, iid: &str) -> Res<Integration> {
@@ -618,25 +729,7 @@ impl Builder<'_, '_> {
             "AWS_PROXY" => {
                 // arn:aws:apigateway:<region>:lambda:path/2015-03-31/functions/<arn>/invocations
                 let uri = need_uri()?;
-                let function = uri
-                    .split_once(":lambda:path/")
-                    .and_then(|(_, p)| p.split_once("/functions/"))
-                    .and_then(|(_, f)| f.strip_suffix("/invocations"))
-                    .map(wsflow_aws_wire::arn::lambda_function_name)
-                    .and_then(|name| {
-                        self.matching(
-                            name,
-                            &["AWS::Serverless::Function", "AWS::Lambda::Function"],
-                            None,
-                        )
-                    })
-                    .ok_or_else(|| {
-                        bad(
-                            iid,
-                            "IntegrationUri",
-                            format!("{uri} does not invoke a function of this template"),
-                        )
-                    })?;
+                let function = self.lambda_uri_function(iid, "IntegrationUri", &uri)?;
                 Integration::LambdaProxy { function }
             }
             "AWS" => {

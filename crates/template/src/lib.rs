@@ -13,6 +13,7 @@ mod build;
 mod intrinsics;
 pub mod model;
 mod params;
+mod sam_websocket;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,35 @@ pub fn load(
         source,
     })?;
     load_str(&text, overrides, ctx)
+}
+
+/// The template's parameters resolved with `overrides` as `sam deploy` resolves them (defaults,
+/// `AllowedValues`); list parameters are joined with commas. For tools that need one value
+/// (e.g. `wsflow token` reading `AuthSecret`) without loading the whole app.
+pub fn parameters(
+    path: &Path,
+    overrides: &[(String, String)],
+) -> Result<std::collections::BTreeMap<String, String>, TemplateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let doc = yaml::parse(&text)?;
+    Ok(params::resolve(doc.get("Parameters"), overrides)?
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect())
 }
 
 /// Loads a template from its text.

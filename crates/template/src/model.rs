@@ -55,6 +55,27 @@ pub struct Route {
     pub route_response_selection_expression: Option<String>,
     /// The integration's IntegrationResponses.
     pub integration_responses: Vec<IntegrationResponse>,
+    /// `AuthorizationType`: `NONE` (the default), `AWS_IAM` or `CUSTOM`.
+    pub authorization_type: String,
+    /// The `AWS::ApiGatewayV2::Authorizer` named by `AuthorizerId` (with `CUSTOM`).
+    pub authorizer: Option<Authorizer>,
+}
+
+/// An `AWS::ApiGatewayV2::Authorizer` (WebSocket APIs: `REQUEST`, backed by a Lambda function).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authorizer {
+    /// Logical id.
+    pub logical_id: String,
+    /// `Name`.
+    pub name: String,
+    /// `AuthorizerType` (`REQUEST`).
+    pub authorizer_type: String,
+    /// Logical id of the function `AuthorizerUri` invokes.
+    pub function: String,
+    /// `IdentitySource`, e.g. `route.request.querystring.token`.
+    pub identity_sources: Vec<String>,
+    /// `AuthorizerResultTtlInSeconds` (the local stack does not cache results).
+    pub result_ttl_seconds: Option<u64>,
 }
 
 /// An `AWS::ApiGatewayV2::IntegrationResponse`.

@@ -181,6 +181,7 @@ pub fn api(routes: Vec<RouteConfig>) -> ApiConfig {
         limits: Limits::default(),
         domain_name: "127.0.0.1:3001".into(),
         account: Account::default(),
+        connect_authorization: Default::default(),
     }
 }
 

@@ -11,6 +11,10 @@
 //! * `log` `{lines: […]}`: prints each line to stdout and to stderr;
 //! * `big` `{bytes}`: returns a string of that many bytes.
 //!
+//! `FIXTURE_LOG_EVENTS` (any value) prints each event as one stdout line,
+//! `fixture-event <JSON>`, so end-to-end tests can read events whose results
+//! go nowhere (`$disconnect`).
+//!
 //! `FIXTURE_INIT` makes init fail: `exit:<code>` exits before polling,
 //! `error` posts `/runtime/init/error` and exits.
 
@@ -21,6 +25,9 @@ use serde_json::{Value, json};
 
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let (payload, ctx) = event.into_parts();
+    if std::env::var_os("FIXTURE_LOG_EVENTS").is_some() {
+        println!("fixture-event {payload}");
+    }
     let action = payload
         .get("action")
         .and_then(Value::as_str)
