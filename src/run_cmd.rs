@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Execution input: JSON text, or `@file`.
     #[arg(long, default_value = "{}")]
     pub input: String,
+    /// The state machine's name (ARNs, the MockConfigFile's `StateMachines` key);
+    /// default: the file name without `.asl.json`.
+    #[arg(long)]
+    pub name: Option<String>,
     /// An AWS Step Functions Local MockConfigFile answering Task states.
     #[arg(long, requires = "test_case")]
     pub mocks: Option<PathBuf>,
@@ -172,7 +176,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<bool> {
         }
     };
     let input = read_input(&args.input)?;
-    let name = machine_name(&args.definition);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| machine_name(&args.definition));
     let invoker: Box<dyn TaskInvoker> = match (&args.mocks, &args.test_case) {
         (Some(m), Some(tc)) => {
             let text =

@@ -202,3 +202,47 @@ fn a_missing_template_is_reported_once() {
         "{stderr}"
     );
 }
+
+/// The README's example: the template's Express workflow run on the example
+/// MockConfigFile under the template's machine name.
+#[test]
+fn the_example_mock_config_file_runs_the_apps_workflows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let def = root.join("statemachines/sync-express.asl.json");
+    let mocks = root.join("examples/MockConfigFile.json");
+    let args = |case: &'static str| {
+        vec![
+            "--name".to_owned(),
+            "wsflow-SyncStateMachine".to_owned(),
+            "--mocks".to_owned(),
+            mocks.to_string_lossy().into_owned(),
+            "--test-case".to_owned(),
+            case.to_owned(),
+            "--time-scale".to_owned(),
+            "0".to_owned(),
+            "--input".to_owned(),
+            r#"{"data":"123456"}"#.to_owned(),
+        ]
+    };
+    let happy = args("HappyPath");
+    let (out, _) = run(&def, &happy.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    assert!(
+        out["stateMachineArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":stateMachine:wsflow-SyncStateMachine")
+    );
+    let output: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output["result"]["sha256"],
+        "8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92"
+    );
+    let invalid = args("InvalidData");
+    let (out, _) = run(
+        &def,
+        &invalid.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(out["status"], "FAILED", "{out}");
+    assert_eq!(out["error"], "InvalidData");
+}
