@@ -192,6 +192,15 @@ impl MockInvoker {
         })
     }
 
+    /// Counts `calls` invocations of `state_name` as made elsewhere (a
+    /// resumed execution's recorded calls), so the next call gets the
+    /// response after them.
+    pub fn skip(&self, state_name: &str, calls: u32) {
+        if let Ok(mut counts) = self.counts.lock() {
+            *counts.entry(state_name.to_string()).or_insert(0) += calls;
+        }
+    }
+
     /// Whether the test case mocks the state `state_name`.
     pub fn mocks(&self, state_name: &str) -> bool {
         self.per_state.contains_key(state_name)

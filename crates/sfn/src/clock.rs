@@ -89,8 +89,12 @@ impl ScaledClock {
             if remaining <= 0 {
                 return;
             }
+            // Outside waits this clock's time passes at the wall's rate, so
+            // the remainder is never more wall time than its own length;
+            // waits shorten it by the scale (below 1) or lengthen it (above).
+            let own = Duration::from_millis(u64::try_from(remaining).unwrap_or(u64::MAX));
             match self.wall_time_for(remaining) {
-                Some(d) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
+                Some(d) => tokio::time::sleep(d.min(own).max(Duration::from_millis(1))).await,
                 None => std::future::pending().await,
             }
         }

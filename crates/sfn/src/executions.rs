@@ -202,6 +202,8 @@ pub(crate) async fn start(
         }
         inner.store.put_execution(&rec);
         if let Err(e) = inner.store.sync().await {
+            // The version may not be stored: queue it again next time.
+            lock(&inner.stored_versions).remove(&m.version);
             lock(&inner.live).remove(&rec.execution_arn);
             return Err(ServiceError::internal(e.to_string()));
         }
@@ -367,6 +369,13 @@ async fn drive(
         None => &scaled,
     };
     let barrier = recorder.as_ref().map(|_| inner.store.clone());
+    if let Some(mocks) = &mocked {
+        // A resumed run's recorded calls are answered by the replay; the
+        // test case's k-th response still goes to the k-th call.
+        for (state, calls) in crate::replay::calls_per_state(&recorded) {
+            mocks.skip(state, calls);
+        }
+    }
     let with_mocks = mocked.as_ref().map(|mocks| Mocked {
         mocks,
         real: &*inner,

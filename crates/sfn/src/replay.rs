@@ -189,6 +189,16 @@ pub(crate) fn reinvoked() -> bool {
 /// Pairs each stored `TaskScheduled`/`LambdaFunctionScheduled` event with
 /// the state that scheduled it (walking `previousEventId` back to the
 /// `…StateEntered` event) and with its completion (walking forward).
+/// How many recorded (completed) calls each state made: calls a replay
+/// answers itself, which a MockConfigFile test case must count too.
+pub(crate) fn calls_per_state(recorded: &[RecordedTask]) -> HashMap<&str, u32> {
+    let mut out: HashMap<&str, u32> = HashMap::new();
+    for t in recorded {
+        *out.entry(t.state_name.as_str()).or_default() += 1;
+    }
+    out
+}
+
 fn recorded_tasks(history: &[Value]) -> Vec<RecordedTask> {
     let by_id: HashMap<u64, &Value> = history
         .iter()

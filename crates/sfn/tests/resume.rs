@@ -539,3 +539,77 @@ fn a_resumed_execution_keeps_the_definition_it_started_with() {
         f.svc.shutdown().await;
     });
 }
+
+/// A test case's k-th response goes to the k-th call of its state also
+/// when the execution is resumed between two calls: the retry after a crash
+/// gets response 1, not response 0 again.
+#[test]
+fn a_resumed_mocked_execution_continues_with_the_next_mocked_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let mocks = std::sync::Arc::new(
+        wsflow_asl::mock::MockConfigFile::parse(
+            r#"{"StateMachines": {"Mocked": {"TestCases": {"Flaky": {"Call": "FailsOnce"}}}},
+                "MockedResponses": {"FailsOnce": {
+                    "0": {"Throw": {"Error": "Flaky", "Cause": "first attempt"}},
+                    "1": {"Return": {"attempt": 2}}}}}"#,
+        )
+        .unwrap(),
+    );
+    let machines = || {
+        vec![spec(
+            "Mocked",
+            Standard,
+            json!({
+                "StartAt": "Call",
+                "States": {"Call": {
+                    "Type": "Task", "Resource": lambda_arn("Echo"),
+                    "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "MaxAttempts": 1}],
+                    "End": true
+                }}
+            }),
+        )]
+    };
+    let options = || {
+        let mut o = wsflow_sfn::SfnOptions::new(dir.path());
+        o.mocks = Some(mocks.clone());
+        o
+    };
+    let crashed = runtime();
+    let arn = crashed.block_on(async {
+        let f = open_options(options(), machines());
+        let r = call(
+            &f.svc,
+            "StartExecution",
+            json!({"stateMachineArn": format!("{}#Flaky", machine_arn("Mocked")), "name": "flaky", "input": "{}"}),
+        )
+        .await;
+        let arn = r["executionArn"].as_str().unwrap().to_owned();
+        // Crash during the retry's 2 s backoff, after the first failure is stored.
+        let t = Instant::now();
+        while !call(&f.svc, "GetExecutionHistory", json!({"executionArn": arn})).await["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "LambdaFunctionFailed")
+        {
+            assert!(t.elapsed() < Duration::from_secs(5), "the first attempt never failed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        arn
+    });
+    crashed.shutdown_background();
+
+    let resumed = runtime();
+    resumed.block_on(async {
+        let f = open_options(options(), machines());
+        assert_eq!(f.svc.resume_running().unwrap(), 1);
+        let d = wait_done(&f.svc, &arn).await;
+        assert_eq!(d["status"], "SUCCEEDED", "{d}");
+        assert_eq!(d["output"], json!({"attempt": 2}).to_string());
+        assert!(
+            f.lambda.calls.lock().unwrap().is_empty(),
+            "the mocked state never called the function"
+        );
+        f.svc.shutdown().await;
+    });
+}

@@ -95,6 +95,8 @@ const HOST: &str = "$__wsflow_host()";
 /// One evaluation to run.
 struct Request {
     body: Arc<Body>,
+    /// The expression may edit values in place (see [`super::JExpr`]).
+    mutating: bool,
     states: Val,
     vars: Variables,
 }
@@ -129,10 +131,15 @@ fn could_not() -> JError {
 }
 
 /// Evaluates `body` with `$states` and `vars` on this thread's helper.
-pub(super) fn evaluate(body: Arc<Body>, states: Val, vars: Variables) -> Reply {
+pub(super) fn evaluate(body: Arc<Body>, mutating: bool, states: Val, vars: Variables) -> Reply {
     CLIENT.with(|slot| {
         let mut slot = slot.borrow_mut();
-        let mut req = Request { body, states, vars };
+        let mut req = Request {
+            body,
+            mutating,
+            states,
+            vars,
+        };
         // A helper that died (it cannot, short of a bug) is replaced once.
         for _ in 0..2 {
             if slot.is_none() {
@@ -287,34 +294,45 @@ fn host<'a>(ctx: FunctionContext<'a, '_>, _args: &[&'a JV<'a>]) -> jsonata_rs::R
             });
             break;
         }
-        for name in &bound {
-            ctx.frame.bind(name, JV::undefined());
-        }
-        let mut bind = |name: &str, v: &Val| {
-            // A built-in's name keeps the built-in.
-            if !bound.contains(name) && ctx.frame.lookup(name).is_some() {
-                return;
-            }
-            ctx.frame.bind(name, to_jv(ctx.arena, v, &mut converted));
-            bound.insert(name.to_string());
-        };
-        bind("states", &req.states);
-        for (k, v) in &req.vars {
-            bind(k, v);
-        }
         let body = req.body;
         let run = ctx.clone();
-        let out = std::panic::catch_unwind(AssertUnwindSafe(|| body(run)));
+        // Everything done for the request, binding and conversion included,
+        // is inside the guard: whatever panics, the caller gets a reply.
+        let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            for name in &bound {
+                ctx.frame.bind(name, JV::undefined());
+            }
+            // An expression that may edit values in place (a transform)
+            // gets conversions of its own, so no cached one is changed.
+            let mut own = Converted::new();
+            let cache = if req.mutating {
+                &mut own
+            } else {
+                &mut converted
+            };
+            let mut bind = |name: &str, v: &Val| {
+                // A built-in's name keeps the built-in.
+                if !bound.contains(name) && ctx.frame.lookup(name).is_some() {
+                    return;
+                }
+                ctx.frame.bind(name, to_jv(ctx.arena, v, cache));
+                bound.insert(name.to_string());
+            };
+            bind("states", &req.states);
+            for (k, v) in &req.vars {
+                bind(k, v);
+            }
+            match body(run) {
+                Ok(v) => match from_jv(v) {
+                    Ok(Some(v)) => (Ok(Val::from(v)), true),
+                    Ok(None) => (Err(JError::Undefined), true),
+                    Err(e) => (Err(e), true),
+                },
+                Err(e) => (Err(JError::Threw(clean_error(&e.to_string()))), false),
+            }
+        }));
         served += 1;
-        let (r, healthy) = match out {
-            Ok(Ok(v)) => match from_jv(v) {
-                Ok(Some(v)) => (Ok(Val::from(v)), true),
-                Ok(None) => (Err(JError::Undefined), true),
-                Err(e) => (Err(e), true),
-            },
-            Ok(Err(e)) => (Err(JError::Threw(clean_error(&e.to_string()))), false),
-            Err(_) => (Err(could_not()), false),
-        };
+        let (r, healthy) = out.unwrap_or_else(|_| (Err(could_not()), false));
         reply(r);
         if !healthy || served >= MAX_EVALS || ctx.arena.allocated_bytes() > MAX_ARENA_BYTES {
             break;

@@ -45,6 +45,12 @@ pub struct JExpr {
     /// The expression text without the `{% %}` delimiters.
     pub text: String,
     body: Arc<Body>,
+    /// The expression may contain a transform (`~> | … | … |`), which
+    /// jsonata-rs applies by editing values in place: its evaluations get
+    /// their own conversions of the input, never the evaluator's cached ones.
+    /// (`|` appears in JSONata only in transforms and inside strings, so this
+    /// errs on the safe side.)
+    mutating: bool,
 }
 
 impl std::fmt::Debug for JExpr {
@@ -100,6 +106,7 @@ impl JExpr {
             Ok(Ok(ast)) => Ok(JExpr {
                 text: inner.to_string(),
                 body: body(move |ctx| ctx.evaluator.evaluate(&ast, ctx.input, &ctx.frame)),
+                mutating: inner.contains('|'),
             }),
             Ok(Err(e)) => Err(format!(
                 "The JSONata expression '{inner}' is invalid: {}",
@@ -111,7 +118,12 @@ impl JExpr {
 
     /// Evaluates with `$states` = `states` and the given variables.
     pub fn eval(&self, states: &Val, vars: &crate::value::Variables) -> Result<Val, JError> {
-        host::evaluate(self.body.clone(), states.clone(), vars.clone())
+        host::evaluate(
+            self.body.clone(),
+            self.mutating,
+            states.clone(),
+            vars.clone(),
+        )
     }
 }
 

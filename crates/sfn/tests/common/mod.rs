@@ -164,12 +164,17 @@ pub fn open_with(
     time_scale: f64,
     endpoint: &str,
 ) -> Fixture {
-    let lambda = Arc::new(TestLambda::default());
-    let dynamo = Arc::new(TestDynamo::default());
-    let sqs = Arc::new(TestSqs::default());
     let mut options = SfnOptions::new(dir);
     options.time_scale = time_scale;
     options.endpoint = endpoint.into();
+    open_options(options, machines)
+}
+
+/// Opens the service with the given options and the test backends.
+pub fn open_options(options: SfnOptions, machines: Vec<MachineSpec>) -> Fixture {
+    let lambda = Arc::new(TestLambda::default());
+    let dynamo = Arc::new(TestDynamo::default());
+    let sqs = Arc::new(TestSqs::default());
     // A just-shut-down service on the same file may still hold it for a
     // moment (its writer thread ends when the last handle drops).
     let started = Instant::now();
