@@ -14,13 +14,15 @@
 //! stopping, finishing executions), `replay` (resuming them after a
 //! crash), `api` (one function per API operation), `tokens`
 //! (waitForTaskToken callbacks), `tasks` (one module per integration),
-//! `test_state` (the TestState operation).
+//! `test_state` (the TestState operation), [`observe`] (announcements of
+//! committed changes, for the console).
 #![warn(missing_docs)]
 
 mod api;
 pub mod clock;
 mod executions;
 pub mod names;
+pub mod observe;
 pub mod records;
 mod replay;
 mod service;

@@ -48,6 +48,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use wsflow_asl::HistoryEvent;
 
+use crate::observe::{Observer, SfnChange, execution_change};
 use crate::records::{ExecutionRecord, MachineRecord};
 
 const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("executions");
@@ -92,6 +93,7 @@ enum Op {
 pub struct Store {
     db: Arc<Database>,
     tx: mpsc::Sender<Op>,
+    observer: Observer<SfnChange>,
 }
 
 impl Store {
@@ -109,11 +111,19 @@ impl Store {
         w.commit().map_err(db_err)?;
         let (tx, rx) = mpsc::channel();
         let writer_db = db.clone();
+        let observer = Observer::new();
+        let announce = observer.clone();
         std::thread::Builder::new()
             .name("sfn-store-writer".into())
-            .spawn(move || writer(writer_db, rx, mode))
+            .spawn(move || writer(writer_db, rx, mode, announce))
             .map_err(|e| StoreError(e.to_string()))?;
-        Ok(Store { db, tx })
+        Ok(Store { db, tx, observer })
+    }
+
+    /// Where committed execution records and history events are announced
+    /// (see [`crate::observe`]).
+    pub fn observer(&self) -> &Observer<SfnChange> {
+        &self.observer
     }
 
     fn send(&self, op: Op) {
@@ -342,7 +352,12 @@ fn collect(rx: &mpsc::Receiver<Op>, first: Op, mode: CommitMode) -> Vec<Op> {
 /// later `sync` reports the failure too (a caller waiting for durability must
 /// never be told that writes queued after a lost batch are durable, since the
 /// histories would then have gaps).
-fn writer(db: Arc<Database>, rx: mpsc::Receiver<Op>, mode: CommitMode) {
+fn writer(
+    db: Arc<Database>,
+    rx: mpsc::Receiver<Op>,
+    mode: CommitMode,
+    observer: Observer<SfnChange>,
+) {
     let mut failed: Option<StoreError> = None;
     while let Ok(first) = rx.recv() {
         let batch = collect(&rx, first, mode);
@@ -359,9 +374,24 @@ fn writer(db: Arc<Database>, rx: mpsc::Receiver<Op>, mode: CommitMode) {
         if let Err(e) = &result {
             tracing::error!("{e}");
         }
+        // Announced only once durable, and only while someone watches.
+        let announce = result.is_ok() && observer.is_watched();
         for op in batch {
-            if let Op::Sync(ack) = op {
-                let _ = ack.send(result.clone());
+            match op {
+                Op::Sync(ack) => {
+                    let _ = ack.send(result.clone());
+                }
+                Op::Execution(arn, record) if announce => {
+                    if let Some(change) = execution_change(&arn, &record) {
+                        observer.emit(|| change);
+                    }
+                }
+                Op::Event(arn, id, json) if announce => observer.emit(|| SfnChange::Event {
+                    execution_arn: arn.into(),
+                    id,
+                    json: json.into(),
+                }),
+                _ => {}
             }
         }
     }
