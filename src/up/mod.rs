@@ -16,6 +16,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::net::TcpListener;
 use wsflow_aws_wire::{Account, LambdaInvoker};
+use wsflow_console::{self as console, Console};
 use wsflow_edge::Edge;
 use wsflow_gateway::{Backends, Gateway};
 use wsflow_template::LocalContext;
@@ -120,10 +121,22 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     for service in local.all() {
         edge = edge.service(service);
     }
-    let router = edge.build().into_router();
+    // The console's paths (under /@console/) first; everything else to the edge.
+    let console = Console::new(console::Sources {
+        gateway: gateway.clone(),
+        sfn: local.sfn.clone(),
+        lambda: host.clone(),
+        dynamodb: local.dynamodb.clone(),
+        sqs: local.sqs.clone(),
+        account: account.clone(),
+    });
+    let router = console
+        .router()
+        .fallback_service(edge.build().into_router());
 
     eprintln!("wsflow: AWS APIs (DynamoDB, SQS, Step Functions): --endpoint-url {endpoint}");
     eprintln!("wsflow: @connections: {endpoint}/{stage}/@connections/{{connectionId}}");
+    eprintln!("wsflow: console: {endpoint}{}/", console::PREFIX);
     for (name, value) in &app.outputs {
         let value = functions::localize_api_urls(value, &endpoint, &account)
             .replace("wss://127.0.0.1:", "ws://127.0.0.1:");

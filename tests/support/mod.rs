@@ -54,6 +54,8 @@ pub struct Stack {
     pub data_dir: tempfile::TempDir,
     /// Lines the stack printed after it was ready (stdout and stderr).
     pub log: mpsc::Receiver<String>,
+    /// Lines it printed up to and including its ready line.
+    pub startup: Vec<String>,
 }
 
 /// Options for [`Stack::start_with`].
@@ -124,10 +126,12 @@ impl Stack {
         }
         // Building the functions can take minutes on a cold target dir.
         let deadline = std::time::Instant::now() + Duration::from_secs(900);
+        let mut startup = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
+                    startup.push(line.clone());
                     if let Some(url) = ready_url(&line) {
                         let rest = url.trim_start_matches("ws://");
                         let (addr, stage) = rest.split_once('/').unwrap_or((rest, ""));
@@ -137,6 +141,7 @@ impl Stack {
                             stage: stage.trim_end_matches('/').to_owned(),
                             data_dir,
                             log: rx,
+                            startup,
                         };
                     }
                 }

@@ -116,30 +116,30 @@ impl Console {
         }
     }
 
-    /// The console's routes, every one under [`PREFIX`]; merge it into the
-    /// stack's router ahead of the gateway and the AWS APIs.
+    /// The console's routes, every one under [`PREFIX`] and no fallback:
+    /// merge it into the stack's router, whose fallback stays the edge (AWS
+    /// APIs, `@connections`, WebSocket handshakes).
     pub fn router(&self) -> Router {
-        let routes = Router::new()
-            .route("/", get(overview::page))
-            .route("/assets/{file}", get(assets::serve))
-            .route("/state-machines/{name}", get(machine::page))
-            .route("/executions/{arn}", get(execution::page))
-            .route("/executions/{arn}/live", get(execution::live))
-            .route("/executions/{arn}/stop", post(execution::stop))
-            .route("/connections", get(connections::list))
-            .route("/connections/live", get(connections::live))
-            .route("/connections/{id}", get(connections::detail))
-            .route("/connections/{id}/post", post(connections::post_message))
-            .route("/connections/{id}/disconnect", post(connections::disconnect))
-            .route("/data", get(data::index))
-            .route("/tables/{name}", get(data::table))
-            .route("/queues/{name}", get(data::queue))
-            .fallback(not_found)
-            .layer(middleware::from_fn_with_state(self.clone(), guard))
-            .with_state(self.clone());
+        let p = |path: &str| format!("{PREFIX}{path}");
         Router::new()
             .route(PREFIX, get(|| async { Redirect::permanent(&view::url("/")) }))
-            .nest(PREFIX, routes)
+            .route(&p("/"), get(overview::page))
+            .route(&p("/assets/{file}"), get(assets::serve))
+            .route(&p("/state-machines/{name}"), get(machine::page))
+            .route(&p("/executions/{arn}"), get(execution::page))
+            .route(&p("/executions/{arn}/live"), get(execution::live))
+            .route(&p("/executions/{arn}/stop"), post(execution::stop))
+            .route(&p("/connections"), get(connections::list))
+            .route(&p("/connections/live"), get(connections::live))
+            .route(&p("/connections/{id}"), get(connections::detail))
+            .route(&p("/connections/{id}/post"), post(connections::post_message))
+            .route(&p("/connections/{id}/disconnect"), post(connections::disconnect))
+            .route(&p("/data"), get(data::index))
+            .route(&p("/tables/{name}"), get(data::table))
+            .route(&p("/queues/{name}"), get(data::queue))
+            .route(&p("/{*rest}"), axum::routing::any(not_found))
+            .route_layer(middleware::from_fn_with_state(self.clone(), guard))
+            .with_state(self.clone())
     }
 
     fn src(&self) -> &Sources {
