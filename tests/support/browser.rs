@@ -86,7 +86,8 @@ impl Browser {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(url) = line.split_whitespace().find(|w| w.starts_with("ws://")) {
+                if !sent && let Some(url) = line.split_whitespace().find(|w| w.starts_with("ws://"))
+                {
                     let _ = tx.send(url.to_owned());
                     sent = true;
                 }
@@ -115,7 +116,10 @@ impl Browser {
                 json!({ "targetId": target_id, "flatten": true }),
             )
             .await;
-        b.session = attached["sessionId"].as_str().expect("sessionId").to_owned();
+        b.session = attached["sessionId"]
+            .as_str()
+            .expect("sessionId")
+            .to_owned();
         b.call("Page.enable", json!({})).await;
         b.call("Runtime.enable", json!({})).await;
         b.set_viewport(1400, 1000).await;
@@ -189,7 +193,11 @@ impl Browser {
     pub async fn wait_for(&mut self, expression: &str, secs: u64) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            let v = self.eval(&format!("(() => {{ try {{ return {expression}; }} catch (e) {{ return null; }} }})()")).await;
+            let v = self
+                .eval(&format!(
+                    "(() => {{ try {{ return {expression}; }} catch (e) {{ return null; }} }})()"
+                ))
+                .await;
             let truthy = match &v {
                 Value::Null => false,
                 Value::Bool(b) => *b,
@@ -201,7 +209,9 @@ impl Browser {
                 return v;
             }
             if tokio::time::Instant::now() >= deadline {
-                let html = self.eval("document.body ? document.body.innerText.slice(0, 3000) : ''").await;
+                let html = self
+                    .eval("document.body ? document.body.innerText.slice(0, 3000) : ''")
+                    .await;
                 panic!("not true within {secs}s: {expression}\npage text: {html}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -19,7 +19,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         _ => return ConsoleError::NotFound(format!("No asset named {file}")).into_response(),
     };
     (
-        [(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, ty),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         body,
     )
         .into_response()

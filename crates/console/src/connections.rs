@@ -107,7 +107,10 @@ fn frame_row(f: &Frame) -> Markup {
 }
 
 /// `GET /@console/connections/{id}`.
-pub async fn detail(State(c): State<Console>, Path(id): Path<String>) -> Result<Html<String>, ConsoleError> {
+pub async fn detail(
+    State(c): State<Console>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ConsoleError> {
     check_id(&id)?;
     let open = c.src().gateway.connection(&id);
     let frames = c.frames().of(&id, FRAMES_SHOWN);
@@ -154,7 +157,10 @@ pub async fn detail(State(c): State<Console>, Path(id): Path<String>) -> Result<
 
 /// `GET /@console/connections/live[?connection=<id>]`: Server-Sent Events:
 /// `opened`/`closed` for the list, or one connection's `frame`s and `closed`.
-pub async fn live(State(c): State<Console>, RawQuery(raw): RawQuery) -> Result<Response, ConsoleError> {
+pub async fn live(
+    State(c): State<Console>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ConsoleError> {
     let params = params(raw.as_deref());
     let only = params.get("connection").cloned();
     if let Some(id) = &only {
@@ -162,20 +168,27 @@ pub async fn live(State(c): State<Console>, RawQuery(raw): RawQuery) -> Result<R
     }
     let sub = c.src().gateway.subscribe();
     let gateway = c.src().gateway.clone();
-    let stream = futures_util::stream::unfold((sub, gateway, only), |(mut sub, gw, only)| async move {
-        loop {
-            let e = match sub.recv().await? {
-                Observed::Event(e) => e,
-                Observed::Skipped(n) => {
-                    let data = json!({ "kind": "skipped", "count": n }).to_string();
-                    return Some((Ok::<_, Infallible>(Event::default().event("skipped").data(data)), (sub, gw, only)));
+    let stream =
+        futures_util::stream::unfold((sub, gateway, only), |(mut sub, gw, only)| async move {
+            loop {
+                let e = match sub.recv().await? {
+                    Observed::Event(e) => e,
+                    Observed::Skipped(n) => {
+                        let data = json!({ "kind": "skipped", "count": n }).to_string();
+                        return Some((
+                            Ok::<_, Infallible>(Event::default().event("skipped").data(data)),
+                            (sub, gw, only),
+                        ));
+                    }
+                };
+                if let Some(data) = message(&gw, &e, only.as_deref()) {
+                    return Some((
+                        Ok(Event::default().event("change").data(data.to_string())),
+                        (sub, gw, only),
+                    ));
                 }
-            };
-            if let Some(data) = message(&gw, &e, only.as_deref()) {
-                return Some((Ok(Event::default().event("change").data(data.to_string())), (sub, gw, only)));
             }
-        }
-    });
+        });
     Ok(sse(stream))
 }
 
@@ -193,11 +206,20 @@ fn message(gw: &wsflow_gateway::Gateway, e: &GatewayEvent, only: Option<&str>) -
                 summary: s.clone(),
                 last_active_millis: s.connected_at_millis,
             };
-            Some(json!({ "kind": "opened", "id": &*s.connection_id, "row": row(&open).into_string(), "count": gw.connection_count() }))
+            Some(
+                json!({ "kind": "opened", "id": &*s.connection_id, "row": row(&open).into_string(), "count": gw.connection_count() }),
+            )
         }
-        (GatewayEvent::Closed { connection_id, code, reason }, o) if o.is_none_or(|id| id == &**connection_id) => {
-            Some(json!({ "kind": "closed", "id": &**connection_id, "code": code, "reason": reason, "count": gw.connection_count() }))
-        }
+        (
+            GatewayEvent::Closed {
+                connection_id,
+                code,
+                reason,
+            },
+            o,
+        ) if o.is_none_or(|id| id == &**connection_id) => Some(
+            json!({ "kind": "closed", "id": &**connection_id, "code": code, "reason": reason, "count": gw.connection_count() }),
+        ),
         (GatewayEvent::Frame { connection_id, .. }, Some(id)) if id == &**connection_id => {
             let f = Frame::from_event(e)?;
             Some(json!({ "kind": "frame", "id": id, "row": frame_row(&f).into_string() }))

@@ -20,8 +20,15 @@ const CELL_CUT: usize = 300;
 pub async fn index(State(c): State<Console>) -> Result<Html<String>, ConsoleError> {
     let tables = c.dynamodb("ListTables", json!({})).await?;
     let mut table_rows = Vec::new();
-    for t in tables["TableNames"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-        let d = c.dynamodb("DescribeTable", json!({ "TableName": t })).await?;
+    for t in tables["TableNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let d = c
+            .dynamodb("DescribeTable", json!({ "TableName": t }))
+            .await?;
         table_rows.push((t.to_owned(), d["Table"]["ItemCount"].as_u64().unwrap_or(0)));
     }
     let sqs = &c.src().sqs;
@@ -43,7 +50,9 @@ pub async fn index(State(c): State<Console>) -> Result<Html<String>, ConsoleErro
             tbody { @for (q, (v, i, d)) in &queue_rows { tr { td { a href=(view::url(&format!("/queues/{}", view::seg(q)))) { (q) } } td class="num" { (v) } td class="num" { (i) } td class="num" { (d) } } } }
         }
     };
-    Ok(Html(view::page("Tables and queues", "data", body).into_string()))
+    Ok(Html(
+        view::page("Tables and queues", "data", body).into_string(),
+    ))
 }
 
 /// A DynamoDB attribute value, compactly: `{"S":"x"}` → `x`.
@@ -78,7 +87,9 @@ pub async fn table(
         }
         scan["ExclusiveStartKey"] = key;
     }
-    let d = c.dynamodb("DescribeTable", json!({ "TableName": name })).await?;
+    let d = c
+        .dynamodb("DescribeTable", json!({ "TableName": name }))
+        .await?;
     let out = c.dynamodb("Scan", scan).await?;
     let items: Vec<&serde_json::Map<String, Value>> = out["Items"]
         .as_array()
@@ -93,7 +104,11 @@ pub async fn table(
         .filter_map(|k| k["AttributeName"].as_str().map(str::to_owned))
         .collect();
     let mut columns = keys.clone();
-    let others: BTreeSet<&String> = items.iter().flat_map(|i| i.keys()).filter(|k| !keys.contains(k)).collect();
+    let others: BTreeSet<&String> = items
+        .iter()
+        .flat_map(|i| i.keys())
+        .filter(|k| !keys.contains(k))
+        .collect();
     columns.extend(others.into_iter().cloned());
     let body = html! {
         p class="crumbs" { a href=(view::url("/data")) { "Tables and queues" } " / table" }
@@ -132,7 +147,10 @@ pub async fn queue(
     let from = match params.get("from") {
         None => 0,
         Some(s) => s.parse::<u64>().map_err(|_| {
-            ConsoleError::BadRequest(format!("from={:?} is not a message sequence number", view::clip(s, 40)))
+            ConsoleError::BadRequest(format!(
+                "from={:?} is not a message sequence number",
+                view::clip(s, 40)
+            ))
         })?,
     };
     let sqs = &c.src().sqs;

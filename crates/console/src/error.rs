@@ -35,7 +35,9 @@ pub enum ConsoleError {
 impl From<ServiceError> for ConsoleError {
     fn from(e: ServiceError) -> Self {
         match e.code.as_str() {
-            "ExecutionDoesNotExist" | "StateMachineDoesNotExist" | "ResourceNotFoundException"
+            "ExecutionDoesNotExist"
+            | "StateMachineDoesNotExist"
+            | "ResourceNotFoundException"
             | "GoneException" => ConsoleError::NotFound(if e.message.is_empty() {
                 e.code.clone()
             } else {

@@ -45,9 +45,13 @@ struct Snapshot {
 impl Snapshot {
     async fn load(c: &Console, arn: &str) -> Result<Snapshot, ConsoleError> {
         if arn.len() > 2048 {
-            return Err(ConsoleError::BadRequest("the execution ARN is too long".into()));
+            return Err(ConsoleError::BadRequest(
+                "the execution ARN is too long".into(),
+            ));
         }
-        let describe = c.sfn("DescribeExecution", json!({ "executionArn": arn })).await?;
+        let describe = c
+            .sfn("DescribeExecution", json!({ "executionArn": arn }))
+            .await?;
         let mut events = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -96,11 +100,17 @@ impl Snapshot {
 }
 
 /// `GET /@console/executions/{arn}`.
-pub async fn page(State(c): State<Console>, Path(arn): Path<String>) -> Result<Html<String>, ConsoleError> {
+pub async fn page(
+    State(c): State<Console>,
+    Path(arn): Path<String>,
+) -> Result<Html<String>, ConsoleError> {
     let snap = Snapshot::load(&c, &arn).await?;
     let machine_arn = snap.describe["stateMachineArn"].as_str().unwrap_or("");
     let machine = c
-        .sfn("DescribeStateMachine", json!({ "stateMachineArn": machine_arn }))
+        .sfn(
+            "DescribeStateMachine",
+            json!({ "stateMachineArn": machine_arn }),
+        )
         .await?;
     let machine_name = machine["name"].as_str().unwrap_or("?");
     let runs = snap.runs();

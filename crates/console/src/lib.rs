@@ -122,7 +122,10 @@ impl Console {
     pub fn router(&self) -> Router {
         let p = |path: &str| format!("{PREFIX}{path}");
         Router::new()
-            .route(PREFIX, get(|| async { Redirect::permanent(&view::url("/")) }))
+            .route(
+                PREFIX,
+                get(|| async { Redirect::permanent(&view::url("/")) }),
+            )
             .route(&p("/"), get(overview::page))
             .route(&p("/assets/{file}"), get(assets::serve))
             .route(&p("/state-machines/{name}"), get(machine::page))
@@ -132,8 +135,14 @@ impl Console {
             .route(&p("/connections"), get(connections::list))
             .route(&p("/connections/live"), get(connections::live))
             .route(&p("/connections/{id}"), get(connections::detail))
-            .route(&p("/connections/{id}/post"), post(connections::post_message))
-            .route(&p("/connections/{id}/disconnect"), post(connections::disconnect))
+            .route(
+                &p("/connections/{id}/post"),
+                post(connections::post_message),
+            )
+            .route(
+                &p("/connections/{id}/disconnect"),
+                post(connections::disconnect),
+            )
             .route(&p("/data"), get(data::index))
             .route(&p("/tables/{name}"), get(data::table))
             .route(&p("/queues/{name}"), get(data::queue))
@@ -231,7 +240,13 @@ mod tests {
         for ok in ["127.0.0.1:3001", "localhost:1", "[::1]:80", "localhost"] {
             assert!(loopback_host(ok), "{ok}");
         }
-        for bad in ["", "evil.example:3001", "127.0.0.1.evil:1", "[::2]:1", "10.0.0.1"] {
+        for bad in [
+            "",
+            "evil.example:3001",
+            "127.0.0.1.evil:1",
+            "[::2]:1",
+            "10.0.0.1",
+        ] {
             assert!(!loopback_host(bad), "{bad}");
         }
     }

@@ -101,10 +101,7 @@ fn integration(i: &IntegrationConfig) -> (String, String) {
             ..
         } => (
             format!("AWS service ({service})"),
-            action
-                .clone()
-                .or_else(|| path.clone())
-                .unwrap_or_default(),
+            action.clone().or_else(|| path.clone()).unwrap_or_default(),
         ),
         IntegrationConfig::Mock => ("Mock".into(), String::new()),
     }

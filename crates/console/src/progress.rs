@@ -99,9 +99,10 @@ impl StateRun {
 
 /// The details object of an event (`stateEnteredEventDetails`, …), if any.
 pub fn details(event: &Value) -> Option<&Value> {
-    event.as_object()?.iter().find_map(|(k, v)| {
-        (k.ends_with("EventDetails") || k.ends_with("Details")).then_some(v)
-    })
+    event
+        .as_object()?
+        .iter()
+        .find_map(|(k, v)| (k.ends_with("EventDetails") || k.ends_with("Details")).then_some(v))
 }
 
 fn str_of(v: Option<&Value>, key: &str) -> Option<String> {
@@ -222,9 +223,22 @@ mod tests {
 
     #[test]
     fn retried_caught_running_and_failed_states() {
-        let entered = |n: &str| Some(("stateEnteredEventDetails", json!({"name": n, "input": "{}"})));
-        let exited = |n: &str| Some(("stateExitedEventDetails", json!({"name": n, "output": "{\"ok\":1}"})));
-        let failed = Some(("lambdaFunctionFailedEventDetails", json!({"error": "Boom", "cause": "bad"})));
+        let entered = |n: &str| {
+            Some((
+                "stateEnteredEventDetails",
+                json!({"name": n, "input": "{}"}),
+            ))
+        };
+        let exited = |n: &str| {
+            Some((
+                "stateExitedEventDetails",
+                json!({"name": n, "output": "{\"ok\":1}"}),
+            ))
+        };
+        let failed = Some((
+            "lambdaFunctionFailedEventDetails",
+            json!({"error": "Boom", "cause": "bad"}),
+        ));
         let events = [
             ev(1, 0, "ExecutionStarted", 0.0, None),
             ev(2, 1, "TaskStateEntered", 1.0, entered("A")),
@@ -259,7 +273,12 @@ mod tests {
     #[test]
     fn junk_events_are_ignored() {
         let mut p = Progress::default();
-        for e in [json!(null), json!({"type": 3}), json!({"type": "TaskStateEntered"}), json!([])] {
+        for e in [
+            json!(null),
+            json!({"type": 3}),
+            json!({"type": "TaskStateEntered"}),
+            json!([]),
+        ] {
             p.add(&e);
         }
         assert!(p.runs(true).is_empty());

@@ -10,8 +10,9 @@
 //! 2. each state's layer is its longest forward path from the start;
 //! 3. layers stack top to bottom, states in a layer sit side by side
 //!    (centred, in walk order);
-//! 4. forward edges run bottom-centre to top-centre as Bézier curves; back
-//!    and same-layer edges bend around the right side;
+//! 4. edges to the next layer run bottom-centre to top-centre as Bézier
+//!    curves; loops, same-layer edges and edges that skip layers run around
+//!    the right of the layers they span, so they never cross a state;
 //! 5. a Map or Parallel state is a box sized by the layout of its inner
 //!    scope(s) (branches side by side), laid out recursively.
 //!
@@ -37,6 +38,8 @@ const PAD: f64 = 16.0;
 const HEADER: f64 = 38.0;
 /// Room above a scope's first layer for the start marker.
 const TOP: f64 = 30.0;
+/// Approximate width of one character of an edge label (11 px).
+const LABEL_CHAR_W: f64 = 6.4;
 /// How far loops bend out to the right.
 const LOOP_OUT: f64 = 36.0;
 
@@ -183,7 +186,9 @@ pub fn layout(scope: &Scope) -> Laid {
     }
     let row_w: Vec<f64> = rows
         .iter()
-        .map(|r| r.iter().map(|&i| sizes[i].0).sum::<f64>() + H_GAP * r.len().saturating_sub(1) as f64)
+        .map(|r| {
+            r.iter().map(|&i| sizes[i].0).sum::<f64>() + H_GAP * r.len().saturating_sub(1) as f64
+        })
         .collect();
     let content_w = row_w.iter().copied().fold(0.0, f64::max);
     let mut pos = vec![(0.0, 0.0); n];
@@ -212,7 +217,7 @@ pub fn layout(scope: &Scope) -> Laid {
             let (uw, uh) = sizes[u];
             let (vx, vy) = pos[v];
             let (vw, vh) = sizes[v];
-            let (path, label_at) = if layer[v] > layer[u] {
+            let (path, label_at) = if layer[v] == layer[u] + 1 {
                 let (sx, sy) = (ux + uw / 2.0, uy + uh);
                 let (ex, ey) = (vx + vw / 2.0, vy);
                 let dy = (ey - sy) / 2.0;
@@ -225,14 +230,31 @@ pub fn layout(scope: &Scope) -> Laid {
                     ((sx + ex) / 2.0, (sy + ey) / 2.0),
                 )
             } else {
-                loops += 14.0;
+                // Loops, and edges that skip layers, run around the right
+                // of every state of the layers they span.
+                loops += 12.0;
+                let (lo, hi) = (layer[u].min(layer[v]), layer[u].max(layer[v]));
+                let span_right = (0..n)
+                    .filter(|&i| (lo..=hi).contains(&layer[i]))
+                    .map(|i| pos[i].0 + sizes[i].0)
+                    .fold(0.0, f64::max);
                 let (sx, sy) = (ux + uw, uy + uh / 2.0);
                 let (ex, ey) = (vx + vw, vy + vh / 2.0);
-                let bx = sx.max(ex) + LOOP_OUT + loops;
-                right = right.max(bx + 8.0);
+                let bx = span_right + LOOP_OUT + loops;
+                // The label is centred on the vertical run.
+                let half_label = e.label.chars().count() as f64 * LABEL_CHAR_W / 2.0;
+                right = right.max(bx + half_label.max(0.0) + 8.0);
+                let r = 8.0_f64.min((ey - sy).abs() / 2.0);
+                let turn = if ey >= sy { r } else { -r };
                 (
-                    format!("M{sx:.1},{sy:.1} C{bx:.1},{sy:.1} {bx:.1},{ey:.1} {ex:.1},{ey:.1}"),
-                    (bx - 8.0, (sy + ey) / 2.0),
+                    format!(
+                        "M{sx:.1},{sy:.1} L{:.1},{sy:.1} Q{bx:.1},{sy:.1} {bx:.1},{:.1} L{bx:.1},{:.1} Q{bx:.1},{ey:.1} {:.1},{ey:.1} L{ex:.1},{ey:.1}",
+                        bx - r,
+                        sy + turn,
+                        ey - turn,
+                        bx - r
+                    ),
+                    (bx, (sy + ey) / 2.0),
                 )
             };
             edges.push(LaidEdge {

@@ -16,7 +16,10 @@ use model::EdgeKind;
 
 /// Draws `definition`; `classes` gives a CSS class per state name (an
 /// execution's progress), states not in it are drawn plain.
-pub fn draw(definition: &str, classes: &HashMap<String, String>) -> Result<Markup, model::ModelError> {
+pub fn draw(
+    definition: &str,
+    classes: &HashMap<String, String>,
+) -> Result<Markup, model::ModelError> {
     let scope = model::parse(definition)?;
     let laid = layout::layout(&scope);
     let (w, h) = (laid.width + 16.0, laid.height + 16.0);
@@ -43,6 +46,15 @@ fn edge_class(kind: EdgeKind) -> &'static str {
     }
 }
 
+fn label_class(kind: EdgeKind) -> &'static str {
+    match kind {
+        EdgeKind::Next => "label-next",
+        EdgeKind::Choice => "label-choice",
+        EdgeKind::Default => "label-default",
+        EdgeKind::Catch => "label-catch",
+    }
+}
+
 fn scope_svg(l: &Laid, classes: &HashMap<String, String>) -> Markup {
     html! {
         circle class="start" cx=(f(l.start.0)) cy=(f(l.start.1)) r="6" {}
@@ -55,13 +67,16 @@ fn scope_svg(l: &Laid, classes: &HashMap<String, String>) -> Markup {
             (node_svg(n, classes))
         }
         @for e in l.edges.iter().filter(|e| !e.label.is_empty()) {
-            text class=(format!("label {}", edge_class(e.kind))) x=(f(e.label_at.0)) y=(f(e.label_at.1)) text-anchor="middle" dominant-baseline="middle" { (e.label) }
+            text class=(format!("label {}", label_class(e.kind))) x=(f(e.label_at.0)) y=(f(e.label_at.1)) text-anchor="middle" dominant-baseline="middle" { (e.label) }
         }
     }
 }
 
 fn node_svg(n: &LaidNode, classes: &HashMap<String, String>) -> Markup {
-    let status = classes.get(&n.name).map(String::as_str).unwrap_or("st-none");
+    let status = classes
+        .get(&n.name)
+        .map(String::as_str)
+        .unwrap_or("st-none");
     let group = !n.children.is_empty();
     let class = format!(
         "state {}{}{}",
@@ -108,7 +123,13 @@ mod tests {
         let svg = draw(def, &classes).unwrap().into_string();
         assert!(svg.contains(r#"data-state="&lt;b&gt;&amp;""#), "{svg}");
         assert!(!svg.contains("<b>"));
-        assert!(svg.contains(r#"class="state st-none group end" data-state="M""#), "{svg}");
-        assert!(svg.contains(r#"class="state st-succeeded end" data-state="In""#), "{svg}");
+        assert!(
+            svg.contains(r#"class="state st-none group end" data-state="M""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"class="state st-succeeded end" data-state="In""#),
+            "{svg}"
+        );
     }
 }

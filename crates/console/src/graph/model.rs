@@ -101,7 +101,12 @@ fn state(name: &str, s: &Value) -> Result<StateNode, ModelError> {
     let str_field = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut edges = Vec::new();
     if kind == "Choice" {
-        for rule in s.get("Choices").and_then(Value::as_array).into_iter().flatten() {
+        for rule in s
+            .get("Choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(to) = rule.get("Next").and_then(Value::as_str) {
                 edges.push(Edge {
                     to: to.to_owned(),
@@ -124,7 +129,12 @@ fn state(name: &str, s: &Value) -> Result<StateNode, ModelError> {
             label: String::new(),
         });
     }
-    for c in s.get("Catch").and_then(Value::as_array).into_iter().flatten() {
+    for c in s
+        .get("Catch")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(to) = c.get("Next").and_then(Value::as_str) {
             let errors: Vec<&str> = c
                 .get("ErrorEquals")
@@ -191,14 +201,20 @@ fn rule_label(rule: &Value) -> String {
         return "?".into();
     };
     for (k, v) in obj {
-        if matches!(k.as_str(), "Variable" | "Next" | "Comment" | "Assign" | "Output") {
+        if matches!(
+            k.as_str(),
+            "Variable" | "Next" | "Comment" | "Assign" | "Output"
+        ) {
             continue;
         }
         let (base, path) = match k.strip_suffix("Path") {
             Some(b) => (b, true),
             None => (k.as_str(), false),
         };
-        let op = match base.trim_start_matches("String").trim_start_matches("Numeric") {
+        let op = match ["String", "Numeric", "Boolean", "Timestamp"]
+            .iter()
+            .fold(base, |b, p| b.strip_prefix(p).unwrap_or(b))
+        {
             "Equals" => "==",
             "LessThan" => "<",
             "GreaterThan" => ">",
@@ -250,7 +266,12 @@ mod tests {
         assert_eq!(s.start_at, "C");
         let c = &s.states.iter().find(|n| n.name == "C").unwrap();
         assert_eq!(c.edges[0].label, "$.n > 3");
-        assert_eq!(c.edges[1].label, r#"($.a == "x" and IsPresent($.b, true))"#);
+        // Cut at 36 characters.
+        assert_eq!(c.edges[1].label, r#"($.a == "x" and IsPresent($.b, true…"#);
+        assert_eq!(
+            rule_label(&serde_json::json!({"Variable": "$.ok", "BooleanEquals": false})),
+            "$.ok == false"
+        );
         assert_eq!(c.edges[2].kind, EdgeKind::Default);
         let p = s.states.iter().find(|n| n.name == "P").unwrap();
         assert_eq!(p.children.len(), 2);
@@ -267,9 +288,6 @@ mod tests {
         assert!(parse("[]").is_err());
         assert!(parse(r#"{"StartAt":"A"}"#).is_err());
         let e = parse(r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[{}]}}}"#);
-        assert_eq!(
-            e.unwrap_err().0,
-            "branch 1 of P has no StartAt".to_owned()
-        );
+        assert_eq!(e.unwrap_err().0, "branch 1 of P has no StartAt".to_owned());
     }
 }
