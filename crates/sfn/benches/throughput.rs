@@ -16,6 +16,11 @@
 //!    commit (one fsync) per write, both measured in the same run on real
 //!    redb files in temp dirs.
 //!    Each figure is the median of several runs, each on a fresh database.
+//! 4. The cost of an open web console: the group-commit Standard run again,
+//!    alternating runs without and with a watcher subscribed to the
+//!    service's announcements (`StepFunctions::subscribe`) that decodes
+//!    every announced history event's JSON, as the console's live execution
+//!    view does; the ratio of the two medians, from the same run.
 //!    The one-commit-per-event baseline runs fewer executions (at one fsync
 //!    per event it would otherwise take minutes); its rate is bounded by the
 //!    fsync rate, not by the number of executions.
@@ -26,11 +31,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
 use wsflow_asl::{
     Clock, ExecutionContext, HistoryEvent, HistorySink, StateMachine, TaskCall, TaskFailure,
     TaskInvoker,
 };
 use wsflow_aws_wire::{BoxFuture, LambdaInvokeError, LambdaInvoker};
+use wsflow_sfn::observe::{Observed, SfnChange};
 use wsflow_sfn::store::Store;
 use wsflow_sfn::{CommitMode, MachineSpec, MachineType, SfnBackends, SfnOptions, StepFunctions};
 
@@ -195,7 +202,47 @@ struct Run {
     elapsed: Duration,
 }
 
+/// A console-like watcher: decodes every announced history event.
+struct Watcher {
+    events: Arc<AtomicU64>,
+    skipped: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn watch(svc: &StepFunctions) -> Watcher {
+    let mut sub = svc.subscribe();
+    let events = Arc::new(AtomicU64::new(0));
+    let skipped = Arc::new(AtomicU64::new(0));
+    let (e, s) = (events.clone(), skipped.clone());
+    let task = tokio::spawn(async move {
+        while let Some(o) = sub.recv().await {
+            match o {
+                Observed::Event(SfnChange::Event { json, .. }) => {
+                    let v: Value = serde_json::from_slice(&json).expect("announced JSON");
+                    std::hint::black_box(v);
+                    e.fetch_add(1, Ordering::Relaxed);
+                }
+                Observed::Event(_) => {}
+                Observed::Skipped(n) => {
+                    s.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    Watcher {
+        events,
+        skipped,
+        task,
+    }
+}
+
 async fn standard(mode: CommitMode, executions: usize) -> Run {
+    standard_watched(mode, executions, false).await.0
+}
+
+/// A Standard run, optionally with a console-like watcher; also returns the
+/// (decoded, skipped) announced events.
+async fn standard_watched(mode: CommitMode, executions: usize, watched: bool) -> (Run, u64, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = MachineSpec {
         name: "Chain".into(),
@@ -204,6 +251,7 @@ async fn standard(mode: CommitMode, executions: usize) -> Run {
         role_arn: None,
     };
     let svc = open(dir.path(), mode, vec![spec]);
+    let watcher = watched.then(|| watch(&svc));
     let t = Instant::now();
     let mut clients = Vec::new();
     for c in 0..CLIENTS.min(executions) {
@@ -244,6 +292,18 @@ async fn standard(mode: CommitMode, executions: usize) -> Run {
     // the time covers every history event being durable.
     svc.shutdown().await;
     let elapsed = t.elapsed();
+    let (seen, skipped) = match watcher {
+        Some(w) => {
+            // Let the watcher drain what is queued, then stop it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            w.task.abort();
+            (
+                w.events.load(Ordering::Relaxed),
+                w.skipped.load(Ordering::Relaxed),
+            )
+        }
+        None => (0, 0),
+    };
     // Now read back from the database alone (nothing is live any more).
     for a in &started {
         let d = svc
@@ -265,12 +325,35 @@ async fn standard(mode: CommitMode, executions: usize) -> Run {
         assert_eq!(events, 2 * STATES + 2, "{a}: history is incomplete");
     }
     let secs = elapsed.as_secs_f64();
-    Run {
+    let run = Run {
         transitions_per_s: (executions * STATES) as f64 / secs,
         executions_per_s: executions as f64 / secs,
         events_per_s: (events * executions) as f64 / secs,
         elapsed,
+    };
+    (run, seen, skipped)
+}
+
+/// Alternating runs without and with a watcher: (unwatched, watched)
+/// medians, and the watcher's decoded and skipped event counts (all runs).
+async fn console_cost(executions: usize, iterations: usize) -> (Run, Run, u64, u64) {
+    let (mut plain, mut watched, mut seen, mut skipped) = (Vec::new(), Vec::new(), 0, 0);
+    for _ in 0..iterations {
+        plain.push(standard(CommitMode::Group, executions).await);
+        let (r, e, s) = standard_watched(CommitMode::Group, executions, true).await;
+        watched.push(r);
+        seen += e;
+        skipped += s;
     }
+    for runs in [&mut plain, &mut watched] {
+        runs.sort_by(|a, b| a.transitions_per_s.total_cmp(&b.transitions_per_s));
+    }
+    (
+        plain[iterations / 2],
+        watched[iterations / 2],
+        seen,
+        skipped,
+    )
 }
 
 /// Bytes this process has handed to `write`-family system calls
@@ -369,6 +452,21 @@ fn main() {
         println!(
             "group commit / one commit per event: {:.1}x transitions/s",
             group.transitions_per_s / per_event.transitions_per_s
+        );
+
+        let iterations = 7;
+        let (plain, watched, seen, skipped) = console_cost(4096, iterations).await;
+        println!(
+            "standard, 4096 executions x {STATES} states, Group commit, no console (median of {iterations}): {:.0} transitions/s",
+            plain.transitions_per_s
+        );
+        println!(
+            "standard, same, console watcher decoding every announced event (median of {iterations}): {:.0} transitions/s ({seen} events decoded, {skipped} skipped)",
+            watched.transitions_per_s
+        );
+        println!(
+            "with console / without: {:.3} (transitions/s)",
+            watched.transitions_per_s / plain.transitions_per_s
         );
     });
 }
