@@ -617,4 +617,24 @@ async fn bad_console_input_gets_clear_4xx_pages_and_the_aws_apis_still_answer() 
     let mut ws = connect(&stack.ws_url()).await;
     send(&mut ws, r#"{"action":"echo","data":"still here"}"#).await;
     assert_eq!(recv(&mut ws, 10).await, "still here");
+
+    // The data views: the connection record $connect stored, the queues.
+    let (_ws, id) = client(&stack).await;
+    let (s, b) = get(&stack, "/@console/data").await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b.contains("wsflow-ConnectionsTable") && b.contains("wsflow-MessageQueue.fifo"),
+        "{b}"
+    );
+    let (s, b) = get(&stack, "/@console/tables/wsflow-ConnectionsTable").await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b.contains(&id), "the connection's record is listed: {b}");
+    assert!(b.contains("my_query"), "with its query string: {b}");
+    assert!(
+        !b.contains("<img") && b.contains("&lt;img"),
+        "the hostile header stays text: {b}"
+    );
+    let (s, b) = get(&stack, "/@console/queues/wsflow-MessageQueue.fifo").await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b.contains("id=\"messages\""), "{b}");
 }

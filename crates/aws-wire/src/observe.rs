@@ -20,21 +20,17 @@ const CAPACITY: usize = 4096;
 /// The sending side: cheap to clone, shared by a service's parts.
 #[derive(Debug)]
 pub struct Observer<T> {
-    shared: Arc<Shared<T>>,
+    tx: broadcast::Sender<T>,
+    watchers: Arc<AtomicUsize>,
 }
 
 impl<T> Clone for Observer<T> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            tx: self.tx.clone(),
+            watchers: Arc::clone(&self.watchers),
         }
     }
-}
-
-#[derive(Debug)]
-struct Shared<T> {
-    tx: broadcast::Sender<T>,
-    watchers: AtomicUsize,
 }
 
 impl<T: Clone> Default for Observer<T> {
@@ -48,34 +44,32 @@ impl<T: Clone> Observer<T> {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(CAPACITY);
         Self {
-            shared: Arc::new(Shared {
-                tx,
-                watchers: AtomicUsize::new(0),
-            }),
+            tx,
+            watchers: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     /// Whether anyone watches (one relaxed atomic load).
     #[inline]
     pub fn is_watched(&self) -> bool {
-        self.shared.watchers.load(Ordering::Relaxed) > 0
+        self.watchers.load(Ordering::Relaxed) > 0
     }
 
     /// Sends the event `make` builds, if anyone watches; never blocks.
     #[inline]
     pub fn emit(&self, make: impl FnOnce() -> T) {
         if self.is_watched() {
-            let _ = self.shared.tx.send(make());
+            let _ = self.tx.send(make());
         }
     }
 
     /// Starts watching: every event emitted from now on, until dropped.
     pub fn subscribe(&self) -> Subscription<T> {
-        let rx = self.shared.tx.subscribe();
-        self.shared.watchers.fetch_add(1, Ordering::Relaxed);
+        let rx = self.tx.subscribe();
+        self.watchers.fetch_add(1, Ordering::Relaxed);
         Subscription {
             rx,
-            shared: Arc::clone(&self.shared),
+            watchers: Arc::clone(&self.watchers),
         }
     }
 }
@@ -93,11 +87,11 @@ pub enum Observed<T> {
 #[derive(Debug)]
 pub struct Subscription<T> {
     rx: broadcast::Receiver<T>,
-    shared: Arc<Shared<T>>,
+    watchers: Arc<AtomicUsize>,
 }
 
 impl<T: Clone> Subscription<T> {
-    /// The next event; `None` once the observer is gone.
+    /// The next event; `None` once every [`Observer`] clone is gone.
     pub async fn recv(&mut self) -> Option<Observed<T>> {
         match self.rx.recv().await {
             Ok(e) => Some(Observed::Event(e)),
@@ -118,7 +112,7 @@ impl<T: Clone> Subscription<T> {
 
 impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
-        self.shared.watchers.fetch_sub(1, Ordering::Relaxed);
+        self.watchers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -157,5 +151,15 @@ mod tests {
         }
         assert_eq!(sub.try_recv(), Some(Observed::Skipped(3)));
         assert_eq!(sub.try_recv(), Some(Observed::Event(3)));
+    }
+
+    #[tokio::test]
+    async fn watching_ends_when_the_observer_is_gone() {
+        let obs: Observer<u8> = Observer::new();
+        let mut sub = obs.subscribe();
+        obs.emit(|| 7);
+        drop(obs);
+        assert_eq!(sub.recv().await, Some(Observed::Event(7)));
+        assert_eq!(sub.recv().await, None);
     }
 }

@@ -1,8 +1,11 @@
 //! A small layered layout of a [`Scope`], written here rather than taken
-//! from a crate: the Rust layout crates checked (`layout-rs`, which renders
-//! Graphviz-style SVG) place nodes of a flat graph but have no nested
-//! clusters, and Map/Parallel must be drawn as boxes holding their own inner
-//! graphs. State machines are small, mostly forward graphs, so a simple
+//! from a crate. Checked on crates.io: `layout-rs` (renders Graphviz dot to
+//! SVG) lays out flat graphs only, subgraphs/clusters are an open feature
+//! request (nadavrot/layout#37), and Map/Parallel must be boxes holding
+//! their own inner graphs; `dagre` (a port of dagre.js with compound
+//! graphs) is a 0.1 release of this year, and returns coordinates only, so
+//! the SVG, the labels and the state colouring would be ours anyway. State
+//! machines are small, mostly forward graphs, for which a simple
 //! Sugiyama-style pass is enough:
 //!
 //! 1. a depth-first walk from `StartAt` (then from any state it does not
