@@ -317,6 +317,15 @@ async fn console_shows_the_workflow_its_execution_and_the_open_connection() {
         10,
     )
     .await;
+
+    // An open console page (a live stream) does not hold up a clean stop.
+    b.goto(&format!("{console}connections")).await;
+    let mut stack = stack;
+    let status = stack.terminate();
+    assert!(
+        status.success(),
+        "the stack stopped cleanly with a console page open: {status:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,6 +165,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         async move {
             signal.await;
             eprintln!("wsflow: shutting down");
+            // Open console pages hold streams; end them.
+            console.shutdown();
             // $disconnect for every client before the listener goes away.
             gateway.close_all().await;
         }

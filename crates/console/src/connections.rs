@@ -189,7 +189,7 @@ pub async fn live(
                 }
             }
         });
-    Ok(sse(stream))
+    Ok(sse(c.until_shutdown(stream)))
 }
 
 fn sse(s: impl Stream<Item = Result<Event, Infallible>> + Send + 'static) -> Response {

@@ -241,6 +241,7 @@ pub async fn live(
     };
     let sub = c.src().sfn.subscribe();
     let snap = Snapshot::load(&c, &arn).await?;
+    let stop = c.clone();
     let live = Live {
         c,
         arn,
@@ -250,7 +251,7 @@ pub async fn live(
         first: true,
         done: false,
     };
-    Ok(Sse::new(stream(live))
+    Ok(Sse::new(stop.until_shutdown(stream(live)))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
 }

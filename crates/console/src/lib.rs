@@ -103,6 +103,8 @@ struct Inner {
     src: Sources,
     /// The frame log, started on the first console request.
     frames: OnceLock<frames::FrameLog>,
+    /// Set by [`Console::shutdown`]: live streams end.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Console {
@@ -112,6 +114,7 @@ impl Console {
             inner: Arc::new(Inner {
                 src: sources,
                 frames: OnceLock::new(),
+                stopping: tokio::sync::watch::channel(false).0,
             }),
         }
     }
@@ -149,6 +152,23 @@ impl Console {
             .route(&p("/{*rest}"), axum::routing::any(not_found))
             .route_layer(middleware::from_fn_with_state(self.clone(), guard))
             .with_state(self.clone())
+    }
+
+    /// Ends every live stream (Server-Sent Events), so a graceful shutdown
+    /// of the server is not held up by open console pages.
+    pub fn shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// `stream`, ending when the console shuts down.
+    fn until_shutdown<S: futures_util::Stream>(
+        &self,
+        stream: S,
+    ) -> impl futures_util::Stream<Item = S::Item> + use<S> {
+        let mut stopping = self.inner.stopping.subscribe();
+        futures_util::StreamExt::take_until(stream, async move {
+            let _ = stopping.wait_for(|v| *v).await;
+        })
     }
 
     fn src(&self) -> &Sources {
