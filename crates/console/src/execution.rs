@@ -21,7 +21,7 @@ use axum::{
 use futures_util::Stream;
 use maud::{Markup, html};
 use serde_json::{Value, json};
-use wsflow_sfn::observe::{Observed, SfnChange, Subscription};
+use wsflow_sfn::observe::{Changes, Observed, SfnChange, Subscription};
 
 use crate::{
     Console, ConsoleError, action_body, graph,
@@ -259,7 +259,7 @@ pub async fn live(
 struct Live {
     c: Console,
     arn: String,
-    sub: Subscription<SfnChange>,
+    sub: Subscription<Changes>,
     snap: Snapshot,
     sent: u64,
     first: bool,
@@ -267,51 +267,66 @@ struct Live {
 }
 
 impl Live {
-    /// Applies one announcement; whether it concerned this execution.
-    async fn apply(&mut self, o: Observed<SfnChange>) -> bool {
-        match o {
+    /// Applies one commit's announcement; whether it concerned this execution.
+    async fn apply(&mut self, o: Observed<Changes>) -> bool {
+        let changes = match o {
             Observed::Skipped(_) => {
                 self.reload().await;
-                true
+                return true;
             }
-            Observed::Event(SfnChange::Event {
-                execution_arn,
-                id,
-                json,
-            }) if *execution_arn == *self.arn => {
-                let last = self.snap.last_id();
-                if id == last + 1 {
-                    if let Ok(v) = serde_json::from_slice::<Value>(&json) {
-                        self.snap.progress.add(&v);
-                        self.snap.events.push(v);
+            Observed::Event(c) => c,
+        };
+        let (mut touched, mut reload, mut ended) = (false, false, None);
+        for change in changes.iter() {
+            match change {
+                SfnChange::Event {
+                    execution_arn,
+                    id,
+                    json,
+                } if *execution_arn == self.arn => {
+                    touched = true;
+                    let last = self.snap.last_id();
+                    if *id == last + 1 && !reload {
+                        if let Ok(v) = serde_json::from_slice::<Value>(json) {
+                            self.snap.progress.add(&v);
+                            self.snap.events.push(v);
+                        }
+                    } else if *id > last {
+                        reload = true;
                     }
-                } else if id > last {
-                    self.reload().await;
                 }
-                true
-            }
-            Observed::Event(SfnChange::Execution {
-                execution_arn,
-                status,
-                ..
-            }) if *execution_arn == *self.arn => {
-                // The announcement comes at the commit; DescribeExecution
-                // shows the final record a moment later (once it is durable
-                // and the run has let go of it).
-                for _ in 0..40 {
-                    self.reload().await;
-                    if self.snap.status() == status.as_str() {
-                        break;
+                SfnChange::Execution {
+                    execution_arn,
+                    status,
+                    ..
+                } if *execution_arn == self.arn => {
+                    touched = true;
+                    reload = true;
+                    if status.as_str() != "RUNNING" {
+                        ended = Some(*status);
                     }
-                    tokio::time::sleep(Duration::from_millis(25)).await;
                 }
-                if self.snap.status() != status.as_str() {
-                    self.snap.describe["status"] = json!(status.as_str());
-                }
-                true
+                _ => {}
             }
-            Observed::Event(_) => false,
         }
+        if reload {
+            self.reload().await;
+        }
+        if let Some(status) = ended {
+            // The announcement comes at the commit; DescribeExecution shows
+            // the final record a moment later (once the run lets go of it).
+            for _ in 0..40 {
+                if self.snap.status() == status.as_str() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+                self.reload().await;
+            }
+            if self.snap.status() != status.as_str() {
+                self.snap.describe["status"] = json!(status.as_str());
+            }
+        }
+        touched
     }
 
     async fn reload(&mut self) {

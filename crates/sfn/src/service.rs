@@ -175,7 +175,7 @@ impl StepFunctions {
 
     /// Watches committed execution records and history events (the web
     /// console's live view); see [`crate::observe`].
-    pub fn subscribe(&self) -> crate::observe::Subscription<crate::observe::SfnChange> {
+    pub fn subscribe(&self) -> crate::observe::Subscription<crate::observe::Changes> {
         self.inner.store.observer().subscribe()
     }
 

@@ -48,7 +48,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use wsflow_asl::HistoryEvent;
 
-use crate::observe::{Observer, SfnChange, execution_change};
+use crate::observe::{Changes, Observer, SfnChange, execution_change};
 use crate::records::{ExecutionRecord, MachineRecord};
 
 const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("executions");
@@ -93,7 +93,7 @@ enum Op {
 pub struct Store {
     db: Arc<Database>,
     tx: mpsc::Sender<Op>,
-    observer: Observer<SfnChange>,
+    observer: Observer<Changes>,
 }
 
 impl Store {
@@ -122,7 +122,7 @@ impl Store {
 
     /// Where committed execution records and history events are announced
     /// (see [`crate::observe`]).
-    pub fn observer(&self) -> &Observer<SfnChange> {
+    pub fn observer(&self) -> &Observer<Changes> {
         &self.observer
     }
 
@@ -356,7 +356,7 @@ fn writer(
     db: Arc<Database>,
     rx: mpsc::Receiver<Op>,
     mode: CommitMode,
-    observer: Observer<SfnChange>,
+    observer: Observer<Changes>,
 ) {
     let mut failed: Option<StoreError> = None;
     while let Ok(first) = rx.recv() {
@@ -376,23 +376,25 @@ fn writer(
         }
         // Announced only once durable, and only while someone watches.
         let announce = result.is_ok() && observer.is_watched();
+        let mut changes = Vec::new();
         for op in batch {
             match op {
                 Op::Sync(ack) => {
                     let _ = ack.send(result.clone());
                 }
                 Op::Execution(arn, record) if announce => {
-                    if let Some(change) = execution_change(&arn, &record) {
-                        observer.emit(|| change);
-                    }
+                    changes.extend(execution_change(arn, &record));
                 }
-                Op::Event(arn, id, json) if announce => observer.emit(|| SfnChange::Event {
-                    execution_arn: arn.into(),
+                Op::Event(arn, id, json) if announce => changes.push(SfnChange::Event {
+                    execution_arn: arn,
                     id,
                     json: json.into(),
                 }),
                 _ => {}
             }
+        }
+        if !changes.is_empty() {
+            observer.emit(|| Arc::new(changes));
         }
     }
 }
