@@ -384,7 +384,10 @@ async fn read_loop(
                 conn.touch(clock::now_millis());
                 match msg {
                     Message::Text(text) => {
-                        gw.inner.observer.emit(|| frame(&conn.summary.connection_id, Direction::In, false, text.clone().into()));
+                        let id = &conn.summary.connection_id;
+                        gw.inner
+                            .observer
+                            .emit(|| frame(id, Direction::In, false, text.clone().into()));
                         // A full dispatch queue pauses reading (backpressure
                         // on the client), but a close request still wins.
                         tokio::select! {
