@@ -363,8 +363,8 @@ async fn standard_watched(
     (run, seen, skipped)
 }
 
-/// Median of `iterations` runs per way of watching, the ways alternating
-/// run by run; with the decoded and skipped announced events (all runs).
+/// Median of `iterations` runs per way of watching, the ways interleaved
+/// (in a rotating order); with the decoded and skipped announced events.
 async fn console_cost(executions: usize, iterations: usize) -> Vec<(Watching, Run, u64, u64)> {
     let ways = [
         Watching::Nobody,
@@ -372,8 +372,11 @@ async fn console_cost(executions: usize, iterations: usize) -> Vec<(Watching, Ru
         Watching::Everything,
     ];
     let mut runs: Vec<(Vec<Run>, u64, u64)> = ways.iter().map(|_| (Vec::new(), 0, 0)).collect();
-    for _ in 0..iterations {
-        for (i, way) in ways.iter().enumerate() {
+    for k in 0..iterations {
+        // The order rotates, so no way always runs first (or after another).
+        for j in 0..ways.len() {
+            let i = (j + k) % ways.len();
+            let way = &ways[i];
             let (r, seen, skipped) = standard_watched(CommitMode::Group, executions, *way).await;
             runs[i].0.push(r);
             runs[i].1 += seen;
@@ -487,7 +490,7 @@ fn main() {
             group.transitions_per_s / per_event.transitions_per_s
         );
 
-        let iterations = 7;
+        let iterations = 15;
         let ways = console_cost(4096, iterations).await;
         let base = ways[0].1.transitions_per_s;
         for (way, run, seen, skipped) in &ways {
