@@ -17,6 +17,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tokio::net::TcpListener;
 use wsflow_aws_wire::{Account, LambdaInvoker};
+use wsflow_console::{self as console, Console};
 use wsflow_edge::Edge;
 use wsflow_gateway::{Backends, Gateway};
 use wsflow_template::LocalContext;
@@ -139,10 +140,22 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     for service in local.all() {
         edge = edge.service(service);
     }
-    let router = edge.build().into_router();
+    // The console's paths (under /@console/) first; everything else to the edge.
+    let console = Console::new(console::Sources {
+        gateway: gateway.clone(),
+        sfn: local.sfn.clone(),
+        lambda: host.clone(),
+        dynamodb: local.dynamodb.clone(),
+        sqs: local.sqs.clone(),
+        account: account.clone(),
+    });
+    let router = console
+        .router()
+        .fallback_service(edge.build().into_router());
 
     eprintln!("wsflow: AWS APIs (DynamoDB, SQS, Step Functions): --endpoint-url {endpoint}");
     eprintln!("wsflow: @connections: {endpoint}/{stage}/@connections/{{connectionId}}");
+    eprintln!("wsflow: console: {endpoint}{}/", console::PREFIX);
     for (name, value) in &app.outputs {
         let value = functions::localize_api_urls(value, &endpoint, &account)
             .replace("wss://127.0.0.1:", "ws://127.0.0.1:");
@@ -184,6 +197,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         async move {
             signal.await;
             eprintln!("wsflow: shutting down");
+            // Open console pages hold streams; end them.
+            console.shutdown();
             // $disconnect for every client before the listener goes away.
             gateway.close_all().await;
         }

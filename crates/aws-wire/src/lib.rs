@@ -11,12 +11,14 @@
 //!   integrations) can call it by operation name;
 //! * [`arn`]: the one place ARNs, queue URLs and ids are built and parsed;
 //! * [`LambdaInvoker`]: how anything invokes a function hosted by the stack;
-//! * [`Account`]: the region and account id the local stack pretends to be.
+//! * [`Account`]: the region and account id the local stack pretends to be;
+//! * [`observe`]: the broadcast services announce their work on (the console).
 #![warn(missing_docs)]
 
 pub mod arn;
 mod error;
 mod lambda;
+pub mod observe;
 mod service;
 mod xml;
 

@@ -18,7 +18,7 @@ use std::{
 use axum::extract::ws::Message;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::events::ConnectionInfo;
+use crate::{events::ConnectionInfo, observe::ConnectionSummary};
 
 /// What the writer task of a connection is told to do.
 #[derive(Debug)]
@@ -43,6 +43,8 @@ pub(crate) struct CloseRequest {
 #[derive(Debug)]
 pub(crate) struct Connection {
     pub(crate) info: ConnectionInfo,
+    /// The handshake, for the console.
+    pub(crate) summary: Arc<ConnectionSummary>,
     pub(crate) outbound: mpsc::Sender<Outbound>,
     last_active: AtomicU64,
     close: Mutex<Option<oneshot::Sender<CloseRequest>>>,
@@ -51,12 +53,14 @@ pub(crate) struct Connection {
 impl Connection {
     pub(crate) fn new(
         info: ConnectionInfo,
+        summary: Arc<ConnectionSummary>,
         outbound: mpsc::Sender<Outbound>,
         close: oneshot::Sender<CloseRequest>,
     ) -> Self {
         let now = info.connected_at;
         Self {
             info,
+            summary,
             outbound,
             last_active: AtomicU64::new(now),
             close: Mutex::new(Some(close)),

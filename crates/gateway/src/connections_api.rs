@@ -124,12 +124,9 @@ pub(crate) async fn handle(
             }
             None => error_response(&gone()),
         },
-        Method::DELETE => match gw.inner.registry.get(id) {
-            Some(conn) => {
-                conn.request_close(1000, "");
-                StatusCode::NO_CONTENT.into_response()
-            }
-            None => error_response(&gone()),
+        Method::DELETE => match gw.delete_connection(id) {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => error_response(&e),
         },
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }

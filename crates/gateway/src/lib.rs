@@ -25,6 +25,7 @@
 //! * `connections_api`: the HTTP `@connections` API;
 //! * `socket`: the handshake and the per-connection reader, dispatcher and
 //!   writer tasks with their limits;
+//! * [`observe`]: announcements of connections and frames, for the console;
 //! * `ids`, `clock`: AWS-shaped ids and timestamps;
 //! * `urlencoding`: form/query percent-encoding.
 //!
@@ -78,6 +79,7 @@ mod error;
 mod events;
 mod ids;
 mod integration;
+pub mod observe;
 mod route_selection;
 mod socket;
 mod urlencoding;
@@ -140,6 +142,7 @@ pub(crate) struct Inner {
     pub(crate) default: Option<Route>,
     pub(crate) authorization: authorizer::Authorization,
     pub(crate) registry: Registry,
+    pub(crate) observer: observe::Observer<observe::GatewayEvent>,
     tasks: Tasks,
     pub(crate) shutting_down: AtomicBool,
 }
@@ -210,6 +213,7 @@ impl Gateway {
                 default,
                 authorization,
                 registry: Registry::new(),
+                observer: observe::Observer::new(),
                 tasks: Tasks {
                     count: AtomicUsize::new(0),
                     zero: Notify::new(),
@@ -268,6 +272,58 @@ impl Gateway {
                 break;
             }
             notified.await;
+        }
+    }
+
+    /// The configuration the gateway was built from (routes, stage, limits).
+    pub fn config(&self) -> &ApiConfig {
+        &self.inner.config
+    }
+
+    /// Watches connections and frames (see [`observe`]).
+    pub fn subscribe(&self) -> observe::Subscription<observe::GatewayEvent> {
+        self.inner.observer.subscribe()
+    }
+
+    /// The open connections, oldest first.
+    pub fn connections(&self) -> Vec<observe::OpenConnection> {
+        let mut all: Vec<observe::OpenConnection> = self
+            .inner
+            .registry
+            .all()
+            .into_iter()
+            .map(|c| observe::OpenConnection {
+                summary: Arc::clone(&c.summary),
+                last_active_millis: c.last_active(),
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            (a.summary.connected_at_millis, &a.summary.connection_id)
+                .cmp(&(b.summary.connected_at_millis, &b.summary.connection_id))
+        });
+        all
+    }
+
+    /// One open connection.
+    pub fn connection(&self, id: &str) -> Option<observe::OpenConnection> {
+        self.inner
+            .registry
+            .get(id)
+            .map(|c| observe::OpenConnection {
+                summary: Arc::clone(&c.summary),
+                last_active_millis: c.last_active(),
+            })
+    }
+
+    /// Closes a connection as `DeleteConnection` does (close code 1000, then
+    /// `$disconnect`); `GoneException` (410) when it is not open.
+    pub fn delete_connection(&self, id: &str) -> Result<(), ServiceError> {
+        match self.inner.registry.get(id) {
+            Some(conn) => {
+                conn.request_close(1000, "");
+                Ok(())
+            }
+            None => Err(ServiceError::with_status(410, "GoneException", "")),
         }
     }
 

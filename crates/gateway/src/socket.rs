@@ -43,6 +43,7 @@ use crate::{
     events::{self, ConnectionInfo, EventKind},
     ids,
     integration::{CallInput, Outcome},
+    observe::{ConnectionSummary, Direction, GatewayEvent, Observer},
     urlencoding,
 };
 
@@ -182,6 +183,14 @@ pub(crate) async fn handshake(
     // Sec-WebSocket-Key=…, X-Forwarded-For=…}` in templates).
     event_headers.sort_by_key(|(k, _)| k.to_ascii_lowercase());
     let query = parse_query(uri.query());
+    let summary = Arc::new(ConnectionSummary {
+        connection_id: info.connection_id.as_str().into(),
+        path: path.to_owned(),
+        query_string: uri.query().unwrap_or_default().to_owned(),
+        headers: event_headers.clone(),
+        source_ip: info.source_ip.clone(),
+        connected_at_millis: info.connected_at,
+    });
 
     // The authorizer runs first; its result is in `$connect`'s context and
     // every later event's.
@@ -252,7 +261,7 @@ pub(crate) async fn handshake(
             }
         }
     }
-    ws.on_upgrade(move |socket| run_connection(gw, socket, info))
+    ws.on_upgrade(move |socket| run_connection(gw, socket, info, summary))
 }
 
 /// Runs the `$connect` authorization; `Err` is the refusal to send.
@@ -308,21 +317,36 @@ enum Ending {
     Abnormal,
 }
 
-async fn run_connection(gw: Gateway, socket: WebSocket, info: ConnectionInfo) {
+async fn run_connection(
+    gw: Gateway,
+    socket: WebSocket,
+    info: ConnectionInfo,
+    summary: Arc<ConnectionSummary>,
+) {
     let _task = gw.enter_task();
     let inner = &gw.inner;
     let (sink, stream) = socket.split();
     let (out_tx, out_rx) = mpsc::channel(OUTBOUND_CAPACITY);
     let (close_tx, close_rx) = oneshot::channel();
-    let conn = Arc::new(Connection::new(info.clone(), out_tx.clone(), close_tx));
+    let id = Arc::clone(&summary.connection_id);
+    let conn = Arc::new(Connection::new(
+        info.clone(),
+        Arc::clone(&summary),
+        out_tx.clone(),
+        close_tx,
+    ));
     inner.registry.insert(Arc::clone(&conn));
+    inner
+        .observer
+        .emit(|| GatewayEvent::Opened(Arc::clone(&summary)));
     if inner
         .shutting_down
         .load(std::sync::atomic::Ordering::SeqCst)
     {
         conn.request_close(1001, "Going away");
     }
-    let mut writer = tokio::spawn(write_loop(sink, out_rx));
+    let observed = (inner.observer.clone(), Arc::clone(&id));
+    let mut writer = tokio::spawn(write_loop(sink, out_rx, observed));
     let (in_tx, in_rx) = mpsc::channel(INBOUND_CAPACITY);
     tokio::spawn(dispatch_loop(gw.clone(), Arc::clone(&conn), in_rx));
 
@@ -358,6 +382,11 @@ async fn run_connection(gw: Gateway, socket: WebSocket, info: ConnectionInfo) {
         writer.abort();
     }
     debug!(connection_id = %info.connection_id, code, %reason, "connection closed");
+    inner.observer.emit(|| GatewayEvent::Closed {
+        connection_id: id,
+        code,
+        reason: reason.clone(),
+    });
     run_disconnect(&gw, &info, code, &reason).await;
 }
 
@@ -412,6 +441,10 @@ async fn read_loop(
                 conn.touch(clock::now_millis());
                 match msg {
                     Message::Text(text) => {
+                        let id = &conn.summary.connection_id;
+                        gw.inner
+                            .observer
+                            .emit(|| frame(id, Direction::In, false, text.clone().into()));
                         // A full dispatch queue pauses reading (backpressure
                         // on the client), but a close request still wins.
                         tokio::select! {
@@ -462,13 +495,33 @@ fn is_capacity_error(e: &axum::Error) -> bool {
     false
 }
 
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<Outbound>) {
+/// A frame announcement (see [`crate::observe`]).
+fn frame(id: &Arc<str>, direction: Direction, binary: bool, data: bytes::Bytes) -> GatewayEvent {
+    GatewayEvent::Frame {
+        connection_id: Arc::clone(id),
+        direction,
+        at_millis: clock::now_millis(),
+        binary,
+        data,
+    }
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<Outbound>,
+    (observer, id): (Observer<GatewayEvent>, Arc<str>),
+) {
     'outer: while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(out) = next.take() {
             match out {
                 Outbound::Message(m) => {
+                    observer.emit(|| match &m {
+                        Message::Binary(b) => frame(&id, Direction::Out, true, b.clone()),
+                        Message::Text(t) => frame(&id, Direction::Out, false, t.clone().into()),
+                        _ => frame(&id, Direction::Out, true, bytes::Bytes::new()),
+                    });
                     if sink.feed(m).await.is_err() {
                         break 'outer;
                     }

@@ -194,6 +194,30 @@ impl LambdaHost {
             .unwrap_or_default()
     }
 
+    /// Each function's counters (for the console), sorted by name.
+    pub fn stats(&self) -> Vec<crate::FunctionStats> {
+        let mut all: Vec<crate::FunctionStats> = self
+            .inner
+            .pools
+            .iter()
+            .map(|(name, pool)| {
+                let (invocations, errors, p50) = pool.stats.read();
+                let (processes, warm) = pool.process_counts();
+                crate::FunctionStats {
+                    name: name.clone(),
+                    arn: pool.ctx.arn.clone(),
+                    processes,
+                    warm,
+                    invocations,
+                    errors,
+                    p50,
+                }
+            })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
     /// Refuses further invocations, kills every function process and waits
     /// until all are reaped.
     pub async fn shutdown(&self) {

@@ -53,8 +53,10 @@ mod pool;
 mod request_id;
 mod runtime_api;
 mod spec;
+mod stats;
 mod worker;
 
 pub use host::{HostError, LambdaHost};
 pub use logs::{LogLine, LogSink, LogStream};
 pub use spec::{FunctionSpec, HostOptions};
+pub use stats::FunctionStats;

@@ -20,6 +20,7 @@ use crate::{
     aws_errors::{self, exit_cause, timeout_cause},
     logs::Report,
     request_id::new_request_id,
+    stats::Counters,
     worker::{FunctionCtx, Invocation, Outcome, Worker},
 };
 
@@ -42,6 +43,8 @@ pub(crate) struct Pool {
     workers: Mutex<HashMap<u64, Arc<Worker>>>,
     next_id: AtomicU64,
     closed: AtomicBool,
+    /// Invocations, errors, recent durations (the console's figures).
+    pub(crate) stats: Counters,
 }
 
 impl Pool {
@@ -54,6 +57,7 @@ impl Pool {
             workers: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            stats: Counters::default(),
         })
     }
 
@@ -148,6 +152,7 @@ impl Pool {
         };
         // The concurrency slot is free once the worker is back (or dead).
         drop(in_flight);
+        self.stats.record(started.elapsed(), result.is_err());
         if log.platform_enabled() {
             log.end(&Report {
                 request_id: &request_id,
@@ -210,6 +215,12 @@ impl Pool {
         for w in expired {
             w.kill();
         }
+    }
+
+    /// (live processes, idle ones).
+    pub(crate) fn process_counts(&self) -> (usize, usize) {
+        let live = lock(&self.workers).values().filter(|w| w.alive()).count();
+        (live, lock(&self.idle).len())
     }
 
     /// Process ids of the live processes.

@@ -16,6 +16,13 @@
 //!    commit (one fsync) per write, both measured in the same run on real
 //!    redb files in temp dirs.
 //!    Each figure is the median of several runs, each on a fresh database.
+//! 4. The cost of an open web console: the group-commit Standard run again,
+//!    alternating runs with nobody watching, with an open console execution
+//!    page (a subscriber to `StepFunctions::subscribe` that receives every
+//!    commit's announcement and decodes its own execution's events, as the
+//!    page's live stream does), and, as a worst case, with a subscriber that
+//!    decodes every announced event; each median against the first, all from
+//!    the same run.
 //!    The one-commit-per-event baseline runs fewer executions (at one fsync
 //!    per event it would otherwise take minutes); its rate is bounded by the
 //!    fsync rate, not by the number of executions.
@@ -26,11 +33,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
 use wsflow_asl::{
     Clock, ExecutionContext, HistoryEvent, HistorySink, StateMachine, TaskCall, TaskFailure,
     TaskInvoker,
 };
 use wsflow_aws_wire::{BoxFuture, LambdaInvokeError, LambdaInvoker};
+use wsflow_sfn::observe::{Observed, SfnChange};
 use wsflow_sfn::store::Store;
 use wsflow_sfn::{CommitMode, MachineSpec, MachineType, SfnBackends, SfnOptions, StepFunctions};
 
@@ -195,7 +204,74 @@ struct Run {
     elapsed: Duration,
 }
 
+/// What a watcher does with the announcements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watching {
+    /// Nobody watches.
+    Nobody,
+    /// An open execution page of the console: every announcement is
+    /// received, the page's own execution's events are decoded (here: the
+    /// first execution started).
+    OneExecution,
+    /// Worst case: every announced event is decoded.
+    Everything,
+}
+
+/// A console-like watcher.
+struct Watcher {
+    events: Arc<AtomicU64>,
+    skipped: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn watch(svc: &StepFunctions, watching: Watching) -> Watcher {
+    let mut sub = svc.subscribe();
+    let events = Arc::new(AtomicU64::new(0));
+    let skipped = Arc::new(AtomicU64::new(0));
+    let (e, s) = (events.clone(), skipped.clone());
+    let mine = "arn:aws:states:us-east-1:123456789012:execution:Chain:e0";
+    let task = tokio::spawn(async move {
+        while let Some(o) = sub.recv().await {
+            match o {
+                Observed::Event(changes) => {
+                    for c in changes.iter() {
+                        if let SfnChange::Event {
+                            execution_arn,
+                            json,
+                            ..
+                        } = c
+                            && (watching == Watching::Everything || execution_arn == mine)
+                        {
+                            let v: Value = serde_json::from_slice(json).expect("announced JSON");
+                            std::hint::black_box(v);
+                            e.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Observed::Skipped(n) => {
+                    s.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
+    });
+    Watcher {
+        events,
+        skipped,
+        task,
+    }
+}
+
 async fn standard(mode: CommitMode, executions: usize) -> Run {
+    standard_watched(mode, executions, Watching::Nobody).await.0
+}
+
+/// A Standard run, optionally with a console-like watcher; also returns the
+/// (decoded, skipped) announced events.
+async fn standard_watched(
+    mode: CommitMode,
+    executions: usize,
+    watching: Watching,
+) -> (Run, u64, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = MachineSpec {
         name: "Chain".into(),
@@ -204,6 +280,7 @@ async fn standard(mode: CommitMode, executions: usize) -> Run {
         role_arn: None,
     };
     let svc = open(dir.path(), mode, vec![spec]);
+    let watcher = (watching != Watching::Nobody).then(|| watch(&svc, watching));
     let t = Instant::now();
     let mut clients = Vec::new();
     for c in 0..CLIENTS.min(executions) {
@@ -244,6 +321,18 @@ async fn standard(mode: CommitMode, executions: usize) -> Run {
     // the time covers every history event being durable.
     svc.shutdown().await;
     let elapsed = t.elapsed();
+    let (seen, skipped) = match watcher {
+        Some(w) => {
+            // Let the watcher drain what is queued, then stop it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            w.task.abort();
+            (
+                w.events.load(Ordering::Relaxed),
+                w.skipped.load(Ordering::Relaxed),
+            )
+        }
+        None => (0, 0),
+    };
     // Now read back from the database alone (nothing is live any more).
     for a in &started {
         let d = svc
@@ -265,12 +354,42 @@ async fn standard(mode: CommitMode, executions: usize) -> Run {
         assert_eq!(events, 2 * STATES + 2, "{a}: history is incomplete");
     }
     let secs = elapsed.as_secs_f64();
-    Run {
+    let run = Run {
         transitions_per_s: (executions * STATES) as f64 / secs,
         executions_per_s: executions as f64 / secs,
         events_per_s: (events * executions) as f64 / secs,
         elapsed,
+    };
+    (run, seen, skipped)
+}
+
+/// Median of `iterations` runs per way of watching, the ways interleaved
+/// (in a rotating order); with the decoded and skipped announced events.
+async fn console_cost(executions: usize, iterations: usize) -> Vec<(Watching, Run, u64, u64)> {
+    let ways = [
+        Watching::Nobody,
+        Watching::OneExecution,
+        Watching::Everything,
+    ];
+    let mut runs: Vec<(Vec<Run>, u64, u64)> = ways.iter().map(|_| (Vec::new(), 0, 0)).collect();
+    for k in 0..iterations {
+        // The order rotates, so no way always runs first (or after another).
+        for j in 0..ways.len() {
+            let i = (j + k) % ways.len();
+            let way = &ways[i];
+            let (r, seen, skipped) = standard_watched(CommitMode::Group, executions, *way).await;
+            runs[i].0.push(r);
+            runs[i].1 += seen;
+            runs[i].2 += skipped;
+        }
     }
+    ways.iter()
+        .zip(runs)
+        .map(|(way, (mut r, seen, skipped))| {
+            r.sort_by(|a, b| a.transitions_per_s.total_cmp(&b.transitions_per_s));
+            (*way, r[iterations / 2], seen, skipped)
+        })
+        .collect()
 }
 
 /// Bytes this process has handed to `write`-family system calls
@@ -370,5 +489,21 @@ fn main() {
             "group commit / one commit per event: {:.1}x transitions/s",
             group.transitions_per_s / per_event.transitions_per_s
         );
+
+        let iterations = 15;
+        let ways = console_cost(4096, iterations).await;
+        let base = ways[0].1.transitions_per_s;
+        for (way, run, seen, skipped) in &ways {
+            let what = match way {
+                Watching::Nobody => "no console".to_owned(),
+                Watching::OneExecution => format!("a console execution page open ({seen} events decoded)"),
+                Watching::Everything => format!("a watcher decoding every event ({seen} decoded, {skipped} skipped)"),
+            };
+            println!(
+                "standard, 4096 executions x {STATES} states, Group commit, {what} (median of {iterations}): {:.0} transitions/s, {:.3} of no console",
+                run.transitions_per_s,
+                run.transitions_per_s / base
+            );
+        }
     });
 }

@@ -15,7 +15,8 @@
 //! crash), `api` (one function per API operation), `tokens`
 //! (waitForTaskToken callbacks), `tasks` (one module per integration),
 //! `test_state` (the TestState operation), `mocks` (MockConfigFile test
-//! cases: `<stateMachineArn>#<TestCase>`).
+//! cases: `<stateMachineArn>#<TestCase>`), [`observe`] (announcements of
+//! committed changes, for the console).
 #![warn(missing_docs)]
 
 mod api;
@@ -23,6 +24,7 @@ pub mod clock;
 mod executions;
 mod mocks;
 pub mod names;
+pub mod observe;
 pub mod records;
 mod replay;
 mod service;

@@ -231,6 +231,12 @@ impl StepFunctions {
         }
     }
 
+    /// Watches committed execution records and history events (the web
+    /// console's live view); see [`crate::observe`].
+    pub fn subscribe(&self) -> crate::observe::Subscription<crate::observe::Changes> {
+        self.inner.store.observer().subscribe()
+    }
+
     /// Runs one API operation on a JSON request body (what the edge router and
     /// gateway integrations do through [`AwsService::call`]).
     pub async fn operation(&self, operation: &str, body: &Value) -> Result<Value, ServiceError> {

@@ -48,6 +48,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use wsflow_asl::HistoryEvent;
 
+use crate::observe::{Changes, Observer, SfnChange, execution_change};
 use crate::records::{ExecutionRecord, MachineRecord};
 
 const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("executions");
@@ -95,6 +96,7 @@ enum Op {
 pub struct Store {
     db: Arc<Database>,
     tx: mpsc::Sender<Op>,
+    observer: Observer<Changes>,
 }
 
 impl Store {
@@ -113,11 +115,19 @@ impl Store {
         w.commit().map_err(db_err)?;
         let (tx, rx) = mpsc::channel();
         let writer_db = db.clone();
+        let observer = Observer::new();
+        let announce = observer.clone();
         std::thread::Builder::new()
             .name("sfn-store-writer".into())
-            .spawn(move || writer(writer_db, rx, mode))
+            .spawn(move || writer(writer_db, rx, mode, announce))
             .map_err(|e| StoreError(e.to_string()))?;
-        Ok(Store { db, tx })
+        Ok(Store { db, tx, observer })
+    }
+
+    /// Where committed execution records and history events are announced
+    /// (see [`crate::observe`]).
+    pub fn observer(&self) -> &Observer<Changes> {
+        &self.observer
     }
 
     fn send(&self, op: Op) {
@@ -366,7 +376,12 @@ fn collect(rx: &mpsc::Receiver<Op>, first: Op, mode: CommitMode) -> Vec<Op> {
 /// later `sync` reports the failure too (a caller waiting for durability must
 /// never be told that writes queued after a lost batch are durable, since the
 /// histories would then have gaps).
-fn writer(db: Arc<Database>, rx: mpsc::Receiver<Op>, mode: CommitMode) {
+fn writer(
+    db: Arc<Database>,
+    rx: mpsc::Receiver<Op>,
+    mode: CommitMode,
+    observer: Observer<Changes>,
+) {
     let mut failed: Option<StoreError> = None;
     while let Ok(first) = rx.recv() {
         let batch = collect(&rx, first, mode);
@@ -383,10 +398,27 @@ fn writer(db: Arc<Database>, rx: mpsc::Receiver<Op>, mode: CommitMode) {
         if let Err(e) = &result {
             tracing::error!("{e}");
         }
+        // Announced only once durable, and only while someone watches.
+        let announce = result.is_ok() && observer.is_watched();
+        let mut changes = Vec::new();
         for op in batch {
-            if let Op::Sync(ack) = op {
-                let _ = ack.send(result.clone());
+            match op {
+                Op::Sync(ack) => {
+                    let _ = ack.send(result.clone());
+                }
+                Op::Execution(arn, record) if announce => {
+                    changes.extend(execution_change(arn, &record));
+                }
+                Op::Event(arn, id, json) if announce => changes.push(SfnChange::Event {
+                    execution_arn: arn,
+                    id,
+                    json: json.into(),
+                }),
+                _ => {}
             }
+        }
+        if !changes.is_empty() {
+            observer.emit(|| Arc::new(changes));
         }
     }
 }

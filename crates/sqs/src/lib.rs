@@ -167,6 +167,28 @@ impl Sqs {
         self.inner.account.sqs_queue(name)
     }
 
+    /// Every queue's name, sorted.
+    pub fn queue_names(&self) -> Result<Vec<String>, ServiceError> {
+        self.inner.store.queue_names()
+    }
+
+    /// (visible, in flight, delayed) message counts of a queue.
+    pub fn message_counts(&self, queue: &str) -> Result<(u64, u64, u64), ServiceError> {
+        self.inner.store.counts(queue, now_ms())
+    }
+
+    /// Up to `limit` stored messages of `queue` in send order from sequence
+    /// `from`, read without receiving them (their visibility is untouched),
+    /// and the sequence of the next page, if any. The console's view.
+    pub fn peek_messages(
+        &self,
+        queue: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<(Vec<StoredMessage>, Option<u64>), ServiceError> {
+        self.inner.store.peek(queue, from, limit)
+    }
+
     /// The region/account the service presents.
     pub fn account(&self) -> &Account {
         &self.inner.account

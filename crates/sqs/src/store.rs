@@ -438,6 +438,36 @@ impl Store {
         })
     }
 
+    /// Up to `limit` of a queue's stored messages in send order, starting at
+    /// sequence `from`, without receiving them (no visibility change): the
+    /// console's read-only view. Also returns the sequence to continue from.
+    pub fn peek(
+        &self,
+        queue: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<(Vec<StoredMessage>, Option<u64>), ServiceError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(MESSAGES).map_err(db_err)?;
+        let prefix = queue_prefix(queue);
+        let start = message_key(queue, from);
+        let mut out = Vec::new();
+        for e in table.range(start.as_slice()..).map_err(db_err)? {
+            let (k, v) = e.map_err(db_err)?;
+            let Some(seq) = k.value().strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let seq = <[u8; 8]>::try_from(seq)
+                .map(u64::from_be_bytes)
+                .map_err(db_err)?;
+            if out.len() == limit {
+                return Ok((out, Some(seq)));
+            }
+            out.push(serde_json::from_slice(v.value()).map_err(db_err)?);
+        }
+        Ok((out, None))
+    }
+
     /// (visible, in flight, delayed) message counts.
     pub fn counts(&self, queue: &str, now_ms: u64) -> Result<(u64, u64, u64), ServiceError> {
         let txn = self.db.begin_read().map_err(db_err)?;
