@@ -122,6 +122,7 @@ fn main() {
                 limits: Limits::default(),
                 domain_name: "127.0.0.1:3001".into(),
                 account: account.clone(),
+                connect_authorization: Default::default(),
             },
             Backends {
                 lambda: lambda.clone(),
