@@ -128,6 +128,11 @@ impl JExpr {
 
     /// Parses expression text (no delimiters) once into a reusable [`JExpr`].
     pub fn compile(inner: &str) -> Result<JExpr, String> {
+        if nesting_bound(inner) > MAX_NESTING {
+            return Err(format!(
+                "The JSONata expression '{inner}' is invalid: it nests more than {MAX_NESTING} levels deep"
+            ));
+        }
         let parsed = std::panic::catch_unwind(|| {
             let arena = Bump::new();
             JsonAta::new(inner, &arena)
@@ -159,6 +164,48 @@ impl JExpr {
             )),
         }
     }
+}
+
+/// jsonata-rs parses, post-processes, clones, evaluates and drops its tree
+/// recursively, one stack frame (kilobytes in a debug build) per level, so
+/// a deep expression (`((((…))))`, `- - - 1`, or a long chain `1+1+…+1`,
+/// which nests one level per operator) overflows a 2 MiB worker thread's
+/// stack and aborts the process. Expressions whose depth may pass this are
+/// refused when the definition is loaded.
+pub const MAX_NESTING: usize = 60;
+
+/// An upper bound of an expression's tree depth: its deepest bracket nesting
+/// plus every operator outside string literals (each adds at most a level;
+/// `?` counts four).
+fn nesting_bound(expr: &str) -> usize {
+    let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in expr.chars() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '+' | '-' | '*' | '/' | '%' | '&' | '=' | '<' | '>' | '!' | '.' | '~'
+            | '^' | '|' | '@' | '#' => operators += 1,
+            // A conditional costs the parser several times an operator's stack.
+            '?' => operators += 4,
+            _ => {}
+        }
+    }
+    deepest + operators
 }
 
 fn clean_error(s: &str) -> String {
@@ -241,6 +288,11 @@ fn from_jv<'a>(v: &'a JV<'a>) -> Result<Option<Value>, JError> {
     }))
 }
 
+/// jsonata-rs's own call-depth limit (its `U1001` error), low enough that a
+/// runaway recursive function fails with that error before it overflows a
+/// 2 MiB worker thread's stack (each level takes several frames).
+const MAX_EVAL_DEPTH: usize = 40;
+
 /// Runs [`TRAMPOLINE`] (and so the expression in [`CURRENT`]) in a fresh per-call arena.
 fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value, JError> {
     let arena = Bump::new();
@@ -259,7 +311,7 @@ fn eval_current(states: &Value, vars: &crate::value::Variables) -> Result<Value,
     j.register_function("shuffle", 1, fn_shuffle);
     j.register_function("formatBase", 2, fn_format_base);
     let r = j
-        .evaluate_timeboxed(None, Some(500), Some(10_000))
+        .evaluate_timeboxed(None, Some(MAX_EVAL_DEPTH), Some(10_000))
         .map_err(|e| JError::Threw(clean_error(&e.to_string())))?;
     match from_jv(r)? {
         Some(v) => Ok(v),
