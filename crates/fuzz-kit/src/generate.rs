@@ -9,10 +9,57 @@ use serde_json::{Map, Value};
 /// control characters, and multi-byte UTF-8 (2, 3 and 4 bytes, combining
 /// marks, right-to-left, BOM, the replacement character).
 const SPECIAL: &[char] = &[
-    '"', '\'', '\\', '$', '@', '.', ',', ':', ';', '[', ']', '{', '}', '(', ')', '*', '?', '!',
-    '#', '%', '&', '|', '=', '<', '>', '-', '+', '/', '`', '~', '^', ' ', '\t', '\n', '\r', '\0',
-    '\u{7f}', '\u{a0}', 'é', 'ß', '\u{301}', '\u{200b}', '\u{202e}', '\u{feff}', 'ー', '中',
-    '\u{fffd}', '\u{ffff}', '😀', '𝄞', '\u{10ffff}',
+    '"',
+    '\'',
+    '\\',
+    '$',
+    '@',
+    '.',
+    ',',
+    ':',
+    ';',
+    '[',
+    ']',
+    '{',
+    '}',
+    '(',
+    ')',
+    '*',
+    '?',
+    '!',
+    '#',
+    '%',
+    '&',
+    '|',
+    '=',
+    '<',
+    '>',
+    '-',
+    '+',
+    '/',
+    '`',
+    '~',
+    '^',
+    ' ',
+    '\t',
+    '\n',
+    '\r',
+    '\0',
+    '\u{7f}',
+    '\u{a0}',
+    'é',
+    'ß',
+    '\u{301}',
+    '\u{200b}',
+    '\u{202e}',
+    '\u{feff}',
+    'ー',
+    '中',
+    '\u{fffd}',
+    '\u{ffff}',
+    '😀',
+    '𝄞',
+    '\u{10ffff}',
 ];
 
 /// One character: mostly ASCII letters and digits, often punctuation and
@@ -237,7 +284,7 @@ pub fn mutate(doc: &mut Value, muts: &[Mutation]) {
         };
         match (&m.edit, last, parent) {
             (Edit::Delete, Step::Key(k), Value::Object(o)) => {
-                o.shift_remove(k);
+                o.remove(k);
             }
             (Edit::Delete, Step::Index(i), Value::Array(a)) => {
                 a.remove(*i);
@@ -252,7 +299,7 @@ pub fn mutate(doc: &mut Value, muts: &[Mutation]) {
             }
             (Edit::WrongType(p), Step::Index(i), Value::Array(a)) => a[*i] = other_type(&a[*i], *p),
             (Edit::Rename(n), Step::Key(k), Value::Object(o)) => {
-                if let Some(v) = o.shift_remove(k) {
+                if let Some(v) = o.remove(k) {
                     o.insert(n.clone(), v);
                 }
             }

@@ -31,12 +31,15 @@ pub fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-/// A proptest configuration with [`cases`]`(default)` cases and no
-/// regression files (found failures become named regression tests instead).
+/// A proptest configuration with [`cases`]`(default)` cases, no regression
+/// files (found failures become named regression tests instead), and
+/// shrinking cut off after a minute (shrinking a hang runs the watchdog's
+/// timeout once per step).
 pub fn config(default: u32) -> proptest::test_runner::Config {
     proptest::test_runner::Config {
         cases: cases(default),
         failure_persistence: None,
+        max_shrink_time: 60_000,
         ..proptest::test_runner::Config::default()
     }
 }
@@ -81,10 +84,7 @@ pub fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'st
                 Err(p) => panic_message(p.as_ref()),
                 Ok(()) => "the case thread ended without an answer".into(),
             };
-            panic!(
-                "PANIC after {:?}: {msg} for {what}",
-                started.elapsed()
-            )
+            panic!("PANIC after {:?}: {msg} for {what}", started.elapsed())
         }
     }
 }
