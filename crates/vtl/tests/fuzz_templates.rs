@@ -84,7 +84,10 @@ fn jpath() -> impl Strategy<Value = String> {
         Just("$..a".to_owned()),
         Just("$.items[*].id".to_owned()),
         Just("$[-1]".to_owned()),
-        generate::soup(&["$", ".", "[", "]", "'", "*", "..", "0", "a", "?(", ")"], 8),
+        generate::soup(
+            &["$", ".", "[", "]", "'", "*", "..", "0", "a", "?(", ")"],
+            8
+        ),
     ]
 }
 
@@ -191,13 +194,17 @@ fn body() -> impl Strategy<Value = String> {
     ]
 }
 
-/// True when `v` holds an integer past i64::MAX.
-fn has_big_integer(v: &Value) -> bool {
+/// `v` with every integer past i64::MAX halved into range.
+fn without_big_integers(v: Value) -> Value {
     match v {
-        Value::Number(n) => n.is_u64() && n.as_i64().is_none(),
-        Value::Array(a) => a.iter().any(has_big_integer),
-        Value::Object(o) => o.values().any(has_big_integer),
-        _ => false,
+        Value::Number(n) if n.is_u64() && n.as_i64().is_none() => json!(n.as_u64().unwrap() / 2),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_big_integers).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, x)| (k, without_big_integers(x)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -248,7 +255,7 @@ proptest! {
         // Integers past i64::MAX come back as doubles and, for now, not the
         // nearest one (e.g. 12391247080739093504 → 1.2391247080739097e19):
         // a fidelity gap, not a crash; left out here.
-        prop_assume!(!has_big_integer(&doc));
+        let doc = without_big_integers(doc);
         let text = doc.to_string();
         let out = parse_and_render("$input.json('$')".into(), text).expect("renders");
         let back: Value = serde_json::from_str(&out).expect("JSON out");
