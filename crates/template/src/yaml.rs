@@ -7,8 +7,33 @@ use serde_yaml::Value as Y;
 
 use crate::TemplateError;
 
+/// unsafe-libyaml scans flow collections (`[[[…`) in time quadratic in their
+/// depth (20,000 levels take seconds, 200,000 minutes) before serde_yaml's
+/// recursion limit (128 levels) refuses them, so text whose brackets open
+/// deeper than this is refused before it is scanned.
+const MAX_FLOW_DEPTH: usize = 1_000;
+
 /// Parses template text.
 pub(crate) fn parse(text: &str) -> Result<Value, TemplateError> {
+    let mut depth = 0usize;
+    for (line, l) in text.lines().enumerate() {
+        for (column, c) in l.chars().enumerate() {
+            match c {
+                '[' | '{' => depth += 1,
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > MAX_FLOW_DEPTH {
+                return Err(TemplateError::Yaml {
+                    line: line + 1,
+                    column: column + 1,
+                    message: format!(
+                        "recursion limit exceeded: brackets nested over {MAX_FLOW_DEPTH} levels deep"
+                    ),
+                });
+            }
+        }
+    }
     let y: Y = serde_yaml::from_str(text).map_err(|e| {
         let (line, column) = e
             .location()
