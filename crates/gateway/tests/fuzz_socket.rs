@@ -344,13 +344,22 @@ fn bad_frames() -> impl Strategy<Value = (String, Vec<RawFrame>)> {
                 text("b")
             ]
         )),
-        proptest::collection::vec(128u8..=255, 1..8).prop_map(move |b| (
-            "invalid UTF-8".to_owned(),
-            vec![RawFrame {
-                payload: b,
-                ..text("")
-            }]
-        )),
+        // 0xF8..=0xFF never occur in UTF-8: the payload is invalid wherever it is.
+        (
+            proptest::collection::vec(any::<u8>(), 0..8),
+            0xf8u8..=0xff,
+            any::<prop::sample::Index>()
+        )
+            .prop_map(move |(mut b, bad, at)| {
+                b.insert(at.index(b.len() + 1), bad);
+                (
+                    "invalid UTF-8".to_owned(),
+                    vec![RawFrame {
+                        payload: b,
+                        ..text("")
+                    }],
+                )
+            }),
         Just((
             "invalid UTF-8 across fragments".to_owned(),
             vec![
