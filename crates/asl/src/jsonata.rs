@@ -198,8 +198,8 @@ fn nesting_bound(expr: &str) -> usize {
                 deepest = deepest.max(depth);
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            '+' | '-' | '*' | '/' | '%' | '&' | '=' | '<' | '>' | '!' | '.' | '~'
-            | '^' | '|' | '@' | '#' => operators += 1,
+            '+' | '-' | '*' | '/' | '%' | '&' | '=' | '<' | '>' | '!' | '.' | '~' | '^' | '|'
+            | '@' | '#' => operators += 1,
             // A conditional costs the parser several times an operator's stack.
             '?' => operators += 4,
             _ => {}

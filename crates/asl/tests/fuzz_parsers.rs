@@ -15,8 +15,8 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use wsflow_asl::path::JsonPath;
 use wsflow_asl::{
     BoxFuture, Clock, ExecutionContext, ExecutionStatus, HistoryEvent, HistorySink, Severity,
@@ -173,10 +173,9 @@ fn run(m: &StateMachine, input: Value, seed: u64, reply: Value) -> Run {
                 ExecutionStatus::Succeeded => {
                     assert!(o.output.is_some(), "succeeded without output")
                 }
-                ExecutionStatus::TimedOut => assert!(
-                    o.error.is_some(),
-                    "timed out without an error name: {o:?}"
-                ),
+                ExecutionStatus::TimedOut => {
+                    assert!(o.error.is_some(), "timed out without an error name: {o:?}")
+                }
                 _ => {}
             }
             Run::Done(o.status, o.output, o.error)
@@ -246,7 +245,9 @@ fn one_state(state: Value) -> String {
 
 // ---------------------------------------------------------------- JSONPath
 
-const FIELDS: &[&str] = &["a", "b", "items", "0", "x y", "é", "😀", "a-b", "$", "length"];
+const FIELDS: &[&str] = &[
+    "a", "b", "items", "0", "x y", "é", "😀", "a-b", "$", "length",
+];
 
 fn field() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -392,10 +393,8 @@ const FUNCS: &[&str] = &[
 fn intrinsic_arg_leaf() -> impl Strategy<Value = String> {
     prop_oneof![
         // String literals with the escapes intrinsics know (\' \{ \} \\).
-        generate::text(10).prop_map(|t| format!(
-            "'{}'",
-            t.replace('\\', "\\\\").replace('\'', "\\'")
-        )),
+        generate::text(10)
+            .prop_map(|t| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "\\'"))),
         Just("'{} and {}'".to_owned()),
         Just("'\\{\\}'".to_owned()),
         Just("'MD5'".to_owned()),
@@ -427,9 +426,7 @@ fn intrinsic() -> impl Strategy<Value = String> {
     };
     let leaf = call(proptest::collection::vec(intrinsic_arg_leaf(), 0..4).boxed());
     let grammar = leaf.prop_recursive(4, 16, 4, move |inner| {
-        call(
-            proptest::collection::vec(prop_oneof![intrinsic_arg_leaf(), inner], 0..4).boxed(),
-        )
+        call(proptest::collection::vec(prop_oneof![intrinsic_arg_leaf(), inner], 0..4).boxed())
     });
     prop_oneof![
         8 => grammar,
@@ -451,14 +448,69 @@ fn intrinsic_input() -> impl Strategy<Value = Value> {
 // ---------------------------------------------------------------- JSONata
 
 const JSONATA_FUNCS: &[&str] = &[
-    "$string", "$number", "$sum", "$count", "$max", "$min", "$average", "$abs", "$floor",
-    "$ceil", "$round", "$power", "$sqrt", "$random", "$substring", "$substringBefore",
-    "$uppercase", "$lowercase", "$length", "$trim", "$pad", "$contains", "$split", "$join",
-    "$match", "$replace", "$keys", "$lookup", "$merge", "$each", "$append", "$reverse",
-    "$sort", "$distinct", "$zip", "$map", "$filter", "$reduce", "$exists", "$boolean", "$not",
-    "$type", "$formatNumber", "$formatBase", "$fromMillis", "$toMillis", "$now", "$millis",
-    "$base64encode", "$base64decode", "$encodeUrl", "$decodeUrl", "$partition", "$range",
-    "$hash", "$uuid", "$parse", "$shuffle", "$single", "$spread", "$sift", "$assert", "$error",
+    "$string",
+    "$number",
+    "$sum",
+    "$count",
+    "$max",
+    "$min",
+    "$average",
+    "$abs",
+    "$floor",
+    "$ceil",
+    "$round",
+    "$power",
+    "$sqrt",
+    "$random",
+    "$substring",
+    "$substringBefore",
+    "$uppercase",
+    "$lowercase",
+    "$length",
+    "$trim",
+    "$pad",
+    "$contains",
+    "$split",
+    "$join",
+    "$match",
+    "$replace",
+    "$keys",
+    "$lookup",
+    "$merge",
+    "$each",
+    "$append",
+    "$reverse",
+    "$sort",
+    "$distinct",
+    "$zip",
+    "$map",
+    "$filter",
+    "$reduce",
+    "$exists",
+    "$boolean",
+    "$not",
+    "$type",
+    "$formatNumber",
+    "$formatBase",
+    "$fromMillis",
+    "$toMillis",
+    "$now",
+    "$millis",
+    "$base64encode",
+    "$base64decode",
+    "$encodeUrl",
+    "$decodeUrl",
+    "$partition",
+    "$range",
+    "$hash",
+    "$uuid",
+    "$parse",
+    "$shuffle",
+    "$single",
+    "$spread",
+    "$sift",
+    "$assert",
+    "$error",
 ];
 
 fn jsonata_expr() -> impl Strategy<Value = String> {

@@ -254,7 +254,7 @@ fn other_type(v: &Value, pick: u8) -> Value {
     let choices = [
         as_text,
         Value::from(i64::from(pick) - 100),
-        Value::Bool(pick % 2 == 0),
+        Value::Bool(pick.is_multiple_of(2)),
         Value::Null,
         Value::Array(vec![v.clone()]),
         Value::Object(Map::new()),

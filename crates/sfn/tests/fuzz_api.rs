@@ -69,18 +69,17 @@ fn call_json(op: &str, body: Value) -> Result<Value, (String, String)> {
     let op = op.to_owned();
     bounded(&what, move || {
         let w = world();
-        w.rt.block_on(w.fx.svc.operation(&op, &body))
-            .map_err(|e| {
-                assert!(
-                    (400..500).contains(&e.status),
-                    "status {} ({}: {}) for client input",
-                    e.status,
-                    e.code,
-                    e.message
-                );
-                assert!(!e.code.is_empty(), "error without a code");
-                (e.code, e.message)
-            })
+        w.rt.block_on(w.fx.svc.operation(&op, &body)).map_err(|e| {
+            assert!(
+                (400..500).contains(&e.status),
+                "status {} ({}: {}) for client input",
+                e.status,
+                e.code,
+                e.message
+            );
+            assert!(!e.code.is_empty(), "error without a code");
+            (e.code, e.message)
+        })
     })
 }
 
@@ -90,15 +89,22 @@ fn corpus() -> &'static [Value] {
     C.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut out = Vec::new();
-        let mut dirs = vec![root.join("statemachines"), root.join("../shared/conformance")];
+        let mut dirs = vec![
+            root.join("statemachines"),
+            root.join("../shared/conformance"),
+        ];
         while let Some(d) = dirs.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in rd.flatten() {
                 let p = e.path();
                 if p.is_dir() {
                     dirs.push(p);
                 } else if p.extension().is_some_and(|x| x == "json")
-                    && let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&p).unwrap_or_default())
+                    && let Ok(v) = serde_json::from_str::<Value>(
+                        &std::fs::read_to_string(&p).unwrap_or_default(),
+                    )
                 {
                     let d = v.get("definition").cloned().unwrap_or(v);
                     if d.get("States").is_some() {
@@ -142,24 +148,63 @@ fn valid_requests() -> Vec<(&'static str, Value)> {
     let exec = std_arn.replace(":stateMachine:", ":execution:") + ":e1";
     let small = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": true}}});
     vec![
-        ("StartExecution", json!({"stateMachineArn": std_arn, "name": "e1", "input": "{\"a\":1}"})),
-        ("StartSyncExecution", json!({"stateMachineArn": exp_arn, "input": "{\"b\":[1,2]}"})),
+        (
+            "StartExecution",
+            json!({"stateMachineArn": std_arn, "name": "e1", "input": "{\"a\":1}"}),
+        ),
+        (
+            "StartSyncExecution",
+            json!({"stateMachineArn": exp_arn, "input": "{\"b\":[1,2]}"}),
+        ),
         ("DescribeExecution", json!({"executionArn": exec})),
-        ("StopExecution", json!({"executionArn": exec, "error": "E", "cause": "c"})),
-        ("ListExecutions", json!({"stateMachineArn": std_arn, "statusFilter": "SUCCEEDED", "maxResults": 2, "nextToken": "x"})),
-        ("GetExecutionHistory", json!({"executionArn": exec, "reverseOrder": true, "maxResults": 3, "includeExecutionData": false})),
+        (
+            "StopExecution",
+            json!({"executionArn": exec, "error": "E", "cause": "c"}),
+        ),
+        (
+            "ListExecutions",
+            json!({"stateMachineArn": std_arn, "statusFilter": "SUCCEEDED", "maxResults": 2, "nextToken": "x"}),
+        ),
+        (
+            "GetExecutionHistory",
+            json!({"executionArn": exec, "reverseOrder": true, "maxResults": 3, "includeExecutionData": false}),
+        ),
         ("DescribeStateMachine", json!({"stateMachineArn": std_arn})),
-        ("DescribeStateMachineForExecution", json!({"executionArn": exec})),
+        (
+            "DescribeStateMachineForExecution",
+            json!({"executionArn": exec}),
+        ),
         ("ListStateMachines", json!({"maxResults": 1})),
-        ("CreateStateMachine", json!({"name": "made", "definition": small.to_string(), "roleArn": "arn:aws:iam::123456789012:role/r", "type": "EXPRESS"})),
-        ("UpdateStateMachine", json!({"stateMachineArn": machine_arn("made"), "definition": small.to_string()})),
-        ("DeleteStateMachine", json!({"stateMachineArn": machine_arn("gone")})),
-        ("ValidateStateMachineDefinition", json!({"definition": small.to_string(), "type": "STANDARD"})),
-        ("SendTaskSuccess", json!({"taskToken": "dG9rZW4=", "output": "{}"})),
-        ("SendTaskFailure", json!({"taskToken": "dG9rZW4=", "error": "E", "cause": "c"})),
+        (
+            "CreateStateMachine",
+            json!({"name": "made", "definition": small.to_string(), "roleArn": "arn:aws:iam::123456789012:role/r", "type": "EXPRESS"}),
+        ),
+        (
+            "UpdateStateMachine",
+            json!({"stateMachineArn": machine_arn("made"), "definition": small.to_string()}),
+        ),
+        (
+            "DeleteStateMachine",
+            json!({"stateMachineArn": machine_arn("gone")}),
+        ),
+        (
+            "ValidateStateMachineDefinition",
+            json!({"definition": small.to_string(), "type": "STANDARD"}),
+        ),
+        (
+            "SendTaskSuccess",
+            json!({"taskToken": "dG9rZW4=", "output": "{}"}),
+        ),
+        (
+            "SendTaskFailure",
+            json!({"taskToken": "dG9rZW4=", "error": "E", "cause": "c"}),
+        ),
         ("SendTaskHeartbeat", json!({"taskToken": "dG9rZW4="})),
-        ("TestState", json!({"definition": json!({"Type": "Pass", "Parameters": {"x.$": "$.a"}, "End": true}).to_string(),
-            "roleArn": "arn:aws:iam::123456789012:role/r", "input": "{\"a\":1}", "inspectionLevel": "DEBUG"})),
+        (
+            "TestState",
+            json!({"definition": json!({"Type": "Pass", "Parameters": {"x.$": "$.a"}, "End": true}).to_string(),
+            "roleArn": "arn:aws:iam::123456789012:role/r", "input": "{\"a\":1}", "inspectionLevel": "DEBUG"}),
+        ),
     ]
 }
 
