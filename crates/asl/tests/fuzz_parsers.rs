@@ -583,7 +583,7 @@ fn jsonata_text() -> impl Strategy<Value = String> {
 // ---------------------------------------------------------------- properties
 
 proptest! {
-    #![proptest_config(config(150))]
+    #![proptest_config(config(600))]
 
     /// Real definitions with fields deleted, renamed, duplicated, given
     /// other types or replaced by random JSON: parsed, validated and, when
@@ -602,7 +602,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(40))]
+    #![proptest_config(config(160))]
 
     /// Unchanged real definitions, run on random input: every one parses
     /// (they are AWS-accepted) and ends or reaches its budget.
@@ -622,7 +622,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(200))]
+    #![proptest_config(config(800))]
 
     /// Definition text that is not JSON, barely JSON, or JSON of the wrong
     /// shape, including nesting far past serde_json's recursion limit.
@@ -645,7 +645,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(500))]
+    #![proptest_config(config(2000))]
 
     /// JSONPath: any text either compiles or is refused with a message; a
     /// compiled path used as a Pass state's `InputPath` runs on random input.
@@ -713,7 +713,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(150))]
+    #![proptest_config(config(600))]
 
     /// JSONata expressions from a small grammar (and broken ones, deep ones,
     /// runaway recursion): compiled, then evaluated as a JSONata Pass

@@ -473,7 +473,7 @@ fn valid_requests() -> Vec<(&'static str, Value)> {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(config(1200))]
 
     /// Grammar-built expressions in every place an expression goes.
     #[test]

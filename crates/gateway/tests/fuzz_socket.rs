@@ -190,7 +190,7 @@ fn message() -> impl Strategy<Value = (String, Option<String>)> {
 }
 
 proptest! {
-    #![proptest_config(config(60))]
+    #![proptest_config(config(240))]
 
     /// Random selection expressions: refused with a message when the gateway
     /// is built, or accepted and then routing every message somewhere.
@@ -497,7 +497,7 @@ fn sendable(code: u16) -> bool {
 }
 
 proptest! {
-    #![proptest_config(config(80))]
+    #![proptest_config(config(320))]
 
     /// Malformed frames get the connection closed with a proper code, and
     /// the gateway keeps serving.

@@ -219,7 +219,7 @@ fn input_text() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(config(250))]
+    #![proptest_config(config(1000))]
 
     /// Valid requests of every operation, mutated.
     #[test]

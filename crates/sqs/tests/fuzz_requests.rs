@@ -315,7 +315,7 @@ fn message_body() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(config(1200))]
 
     /// Form bodies from SQS's own parameter vocabulary.
     #[test]

@@ -309,7 +309,7 @@ fn yaml_safe(v: Value) -> Value {
 }
 
 proptest! {
-    #![proptest_config(config(150))]
+    #![proptest_config(config(450))]
 
     /// The real templates with lines deleted, duplicated, re-indented, or
     /// given tags, anchors, aliases and brackets.
@@ -353,7 +353,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(20))]
+    #![proptest_config(config(60))]
 
     /// Alias bombs and deep nesting end quickly (an error or a small value).
     #[test]

@@ -219,7 +219,7 @@ fn as_f64(v: &Value) -> Value {
 }
 
 proptest! {
-    #![proptest_config(config(600))]
+    #![proptest_config(config(1800))]
 
     /// Grammar-built templates, rendered against random bodies.
     #[test]
@@ -266,7 +266,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(40))]
+    #![proptest_config(config(120))]
 
     /// Source nested far past the documented limit is refused, not overflowed.
     #[test]
