@@ -591,7 +591,7 @@ proptest! {
     #[test]
     fn mutated_definitions(
         pick in any::<prop::sample::Index>(),
-        muts in generate::mutations(4),
+        muts in generate::mutations(2),
         input in generate::json(3),
         seed in any::<u64>(),
     ) {
