@@ -428,11 +428,12 @@ async fn read_loop(
                 let msg = match next {
                     None => return Ending::Abnormal,
                     Some(Err(e)) => {
-                        return if is_capacity_error(&e) {
-                            Ending::Server { code: 1009, reason: "Message too big".into() }
-                        } else {
-                            debug!(error = %e, "WebSocket read failed");
-                            Ending::Abnormal
+                        return match close_for_read_error(&e) {
+                            Some((code, reason)) => Ending::Server { code, reason: reason.into() },
+                            None => {
+                                debug!(error = %e, "WebSocket read failed");
+                                Ending::Abnormal
+                            }
                         };
                     }
                     Some(Ok(msg)) => msg,
@@ -482,17 +483,25 @@ async fn read_loop(
     }
 }
 
-/// Whether a read error is tungstenite's "message/frame too big".
-fn is_capacity_error(e: &axum::Error) -> bool {
+/// The close frame a read error calls for (RFC 6455 §7.4.1): 1009 for a
+/// message or frame over the limits, 1002 for a protocol violation
+/// (unmasked or malformed frames, reserved bits or opcodes…), 1007 for text
+/// that is not UTF-8; `None` when the transport itself failed.
+fn close_for_read_error(e: &axum::Error) -> Option<(u16, &'static str)> {
     use std::error::Error as _;
     let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
     while let Some(s) = source {
         if let Some(t) = s.downcast_ref::<tungstenite::Error>() {
-            return matches!(t, tungstenite::Error::Capacity(_));
+            return match t {
+                tungstenite::Error::Capacity(_) => Some((1009, "Message too big")),
+                tungstenite::Error::Protocol(_) => Some((1002, "Protocol error")),
+                tungstenite::Error::Utf8(_) => Some((1007, "Invalid frame payload data")),
+                _ => None,
+            };
         }
         source = s.source();
     }
-    false
+    None
 }
 
 /// A frame announcement (see [`crate::observe`]).
