@@ -32,6 +32,9 @@ pub enum HostError {
         /// The missing path.
         path: PathBuf,
     },
+    /// No hosted function has this name.
+    #[error("function {0} is not hosted")]
+    UnknownFunction(String),
     /// A spec is unusable.
     #[error("function {name}: {reason}")]
     InvalidSpec {
@@ -170,6 +173,29 @@ impl LambdaHost {
             return Err(aws_errors::request_too_large());
         }
         pool.invoke(payload).await
+    }
+
+    /// Replaces `function`'s executable (after a rebuild): new invocations
+    /// get new processes running `executable`; idle processes of the old one
+    /// are stopped now, busy ones once their invocation is answered.
+    /// `executable` may be the same path with new contents.
+    pub fn replace_executable(
+        &self,
+        function: &str,
+        executable: impl Into<PathBuf>,
+    ) -> Result<(), HostError> {
+        let executable = executable.into();
+        let Some(pool) = self.inner.pools.get(lambda_function_name(function)) else {
+            return Err(HostError::UnknownFunction(function.to_owned()));
+        };
+        if !executable.is_file() {
+            return Err(HostError::ExecutableNotFound {
+                name: function.to_owned(),
+                path: executable,
+            });
+        }
+        pool.replace_executable(executable);
+        Ok(())
     }
 
     /// The names of the hosted functions.

@@ -24,6 +24,8 @@ use crate::{
     worker::{FunctionCtx, Invocation, Outcome, Worker},
 };
 
+mod swap;
+
 /// How often an invocation may find its chosen process dead before it is
 /// offered to it and still try another one.
 const OFFER_ATTEMPTS: usize = 3;
@@ -36,6 +38,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 pub(crate) struct Pool {
     pub(crate) ctx: Arc<FunctionCtx>,
+    /// What new processes run: `ctx`, or a copy with a replaced executable
+    /// (see `swap`). Processes spawned from an older one are retired.
+    current: Mutex<Arc<FunctionCtx>>,
     permits: Arc<Semaphore>,
     /// Warm processes with the time they became idle; the last is the warmest.
     idle: Mutex<Vec<(Arc<Worker>, Instant)>>,
@@ -51,6 +56,7 @@ impl Pool {
     pub(crate) fn new(ctx: Arc<FunctionCtx>) -> Arc<Self> {
         let cap = ctx.spec.max_concurrency.clamp(1, Semaphore::MAX_PERMITS);
         Arc::new(Self {
+            current: Mutex::new(ctx.clone()),
             ctx,
             permits: Arc::new(Semaphore::new(cap)),
             idle: Mutex::new(Vec::new()),
@@ -176,15 +182,21 @@ impl Pool {
     }
 
     fn release(&self, worker: Arc<Worker>) {
-        if worker.alive() && !self.closed.load(Ordering::Acquire) {
-            lock(&self.idle).push((worker, Instant::now()));
+        // Under the idle lock: a swap drains the idle list under it too, so
+        // no process of a retired executable slips back in.
+        let mut idle = lock(&self.idle);
+        if !self.is_current(&worker) {
+            worker.kill();
+        } else if worker.alive() && !self.closed.load(Ordering::Acquire) {
+            idle.push((worker, Instant::now()));
         }
     }
 
     async fn spawn(self: &Arc<Self>) -> std::io::Result<Arc<Worker>> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let pool = Arc::downgrade(self);
-        let worker = Worker::spawn(self.ctx.clone(), move || {
+        let ctx = lock(&self.current).clone();
+        let worker = Worker::spawn(ctx, move || {
             if let Some(pool) = pool.upgrade() {
                 lock(&pool.workers).remove(&id);
             }
