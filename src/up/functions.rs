@@ -1,7 +1,11 @@
 //! The template's functions as local processes: which binary each one is,
 //! building it when needed, and the environment it gets locally.
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context as _, bail};
 use wsflow_aws_wire::Account;
@@ -13,6 +17,29 @@ use wsflow_template::App;
 
 use super::{LOCAL_API_ID, UpArgs};
 
+/// How each function's executable was obtained, for `--watch` to rebuild it
+/// the same way.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The options the start-up build used (workspace, profile, `--functions-dir`).
+    pub options: BuildOptions,
+    /// One entry per function.
+    pub functions: Vec<BuiltFunction>,
+}
+
+/// One function's executable.
+#[derive(Debug, Clone)]
+pub struct BuiltFunction {
+    /// The function's name in the host.
+    pub name: String,
+    /// Its cargo binary.
+    pub target: BinaryTarget,
+    /// The executable serving it.
+    pub executable: PathBuf,
+    /// Taken from `--functions-dir` (not built by cargo).
+    pub prebuilt: bool,
+}
+
 /// Builds (or finds) every function's binary and starts the lambda host.
 pub async fn start(
     app: &App,
@@ -20,7 +47,7 @@ pub async fn start(
     template_dir: &Path,
     endpoint: &str,
     account: &Account,
-) -> anyhow::Result<LambdaHost> {
+) -> anyhow::Result<(LambdaHost, Built)> {
     let release = !args.debug_functions && !cfg!(debug_assertions);
     let mut options = BuildOptions::new(template_dir, release);
     options.prebuilt_dir = args.functions_dir.clone();
@@ -86,11 +113,31 @@ pub async fn start(
         .context("building the functions")?;
 
     let mut specs = Vec::new();
+    let mut built = Built {
+        options: options.clone(),
+        functions: Vec::new(),
+    };
     for f in &app.functions {
         let bin = &bin_of[&f.logical_id];
         let Some(executable) = executables.get(bin) else {
             bail!("function {}: binary {bin} was not built", f.logical_id);
         };
+        built.functions.push(BuiltFunction {
+            name: f.name.clone(),
+            target: targets
+                .iter()
+                .find(|t| &t.bin == bin)
+                .cloned()
+                .unwrap_or_else(|| BinaryTarget {
+                    package: None,
+                    bin: bin.clone(),
+                }),
+            executable: executable.clone(),
+            prebuilt: options
+                .prebuilt_dir
+                .as_ref()
+                .is_some_and(|d| executable == &d.join(bin)),
+        });
         let mut spec = FunctionSpec::new(f.name.clone(), executable.clone());
         spec.environment = local_environment(&f.environment, endpoint, account);
         spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
@@ -104,9 +151,10 @@ pub async fn start(
         account_id: account.account_id.clone(),
         ..HostOptions::default()
     };
-    LambdaHost::start(specs, options)
+    let host = LambdaHost::start(specs, options)
         .await
-        .context("starting the functions")
+        .context("starting the functions")?;
+    Ok((host, built))
 }
 
 /// A function's environment on the local stack: the template's variables,

@@ -7,6 +7,7 @@
 
 mod api;
 mod functions;
+mod rebuild;
 mod services;
 mod shutdown;
 mod watch;
@@ -119,20 +120,17 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
 
     eprintln!("wsflow: starting {} function(s)", app.functions.len());
-    let host = functions::start(&app, &args, &template_dir, &endpoint, &account).await?;
+    let (host, built) = functions::start(&app, &args, &template_dir, &endpoint, &account).await?;
     let lambda: Arc<dyn LambdaInvoker> = Arc::new(host.clone());
 
     let local = services::start(&app, &args, &endpoint, &account, lambda.clone())?;
     let api = api::config(&app, &account, port, &args)?;
     let stage = api.stage.clone();
-    let gateway = Gateway::new(
-        api,
-        Backends {
-            lambda: lambda.clone(),
-            services: local.all(),
-        },
-    )
-    .context("the WebSocket API")?;
+    let backends = Backends {
+        lambda: lambda.clone(),
+        services: local.all(),
+    };
+    let gateway = Gateway::new(api, backends.clone()).context("the WebSocket API")?;
 
     let mut edge = Edge::builder()
         .endpoint(endpoint.clone())
@@ -174,9 +172,19 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
                 ctx: ctx.clone(),
             },
             app.clone(),
-            local.sfn.clone(),
+            watch::Live {
+                sfn: local.sfn.clone(),
+                gateway: gateway.clone(),
+                backends,
+                account: account.clone(),
+                port,
+                args: args.clone(),
+            },
         )
         .context("--watch")?;
+        rebuild::spawn(host.clone(), built)
+            .await
+            .context("--watch")?;
     }
 
     // Standard executions a crash or a stop left RUNNING continue from their

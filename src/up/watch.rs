@@ -9,8 +9,13 @@
 //! start-up error and the last good version keeps serving. Each reload
 //! prints one line: what changed and how long it took.
 //!
-//! Changes to routes, integrations, functions, tables or queues are named,
-//! with a note that they apply at the next start.
+//! Routes, integrations and mapping templates are compiled into a new
+//! gateway configuration (as at start-up) and swapped in with
+//! [`Gateway::reload`]: open WebSocket connections stay open and their next
+//! message takes the new routes. Function code is watched by
+//! [`super::rebuild`]. Changes to functions' other properties, tables,
+//! queues or the set of state machines are named, with a note that they
+//! apply at the next start.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,8 +23,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
+use wsflow_aws_wire::Account;
+use wsflow_gateway::{Backends, Gateway};
 use wsflow_sfn::StepFunctions;
 use wsflow_template::{App, LocalContext};
+
+use super::UpArgs;
 
 /// Saves arriving within this window are one reload (editors write a file
 /// in several steps).
@@ -35,8 +44,24 @@ pub struct Source {
     pub ctx: LocalContext,
 }
 
+/// The running services a reload updates.
+pub struct Live {
+    /// Takes new definitions.
+    pub sfn: Arc<StepFunctions>,
+    /// Takes new routes and integrations.
+    pub gateway: Gateway,
+    /// What the gateway's integrations call.
+    pub backends: Backends,
+    /// For the gateway's configuration, as at start-up.
+    pub account: Account,
+    /// The port served.
+    pub port: u16,
+    /// The command line.
+    pub args: UpArgs,
+}
+
 /// Starts watching; runs until the process ends.
-pub fn spawn(source: Source, app: App, sfn: Arc<StepFunctions>) -> anyhow::Result<()> {
+pub fn spawn(source: Source, app: App, live: Live) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
@@ -66,7 +91,7 @@ pub fn spawn(source: Source, app: App, sfn: Arc<StepFunctions>) -> anyhow::Resul
                 changed.extend(more.into_iter().filter(|p| files.contains(p)));
             }
             let started = Instant::now();
-            if let Some(next) = reload(&source, &current, &sfn, &changed, started) {
+            if let Some(next) = reload(&source, &current, &live, &changed, started) {
                 current = next;
                 files = watched_files(&source.template, &current);
                 watch_dirs(&mut watcher, &files, &mut dirs);
@@ -113,7 +138,7 @@ fn watch_dirs(
 fn reload(
     source: &Source,
     current: &App,
-    sfn: &StepFunctions,
+    live: &Live,
     changed: &BTreeSet<PathBuf>,
     started: Instant,
 ) -> Option<App> {
@@ -140,9 +165,23 @@ fn reload(
         // An event without a change of content (an editor touching the file).
         return None;
     }
+    // Routes first: a template the gateway cannot serve changes nothing.
+    let routes_changed = current.apis != next.apis || current.functions != next.functions;
+    let mut routes_reloaded = false;
+    if routes_changed {
+        match reload_routes(&next, live) {
+            Ok(()) => routes_reloaded = current.apis != next.apis,
+            Err(e) => {
+                eprintln!(
+                    "wsflow: reload of {what} failed: {e:#}; the last good version keeps serving"
+                );
+                return None;
+            }
+        }
+    }
     let mut updated = Vec::new();
     for m in &mut next.state_machines {
-        match sfn.update_template_definition(&m.name, &m.definition) {
+        match live.sfn.update_template_definition(&m.name, &m.definition) {
             Ok(true) => updated.push(m.name.clone()),
             Ok(false) => {}
             Err(e) => {
@@ -159,10 +198,17 @@ fn reload(
     }
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let mut line = format!("wsflow: reloaded {what} in {elapsed:.1} ms: ");
-    if updated.is_empty() {
+    let mut applied = Vec::new();
+    if routes_reloaded {
+        applied.push("routes and integrations reloaded".to_owned());
+    }
+    if !updated.is_empty() {
+        applied.push(format!("state machine(s) {} updated", updated.join(", ")));
+    }
+    if applied.is_empty() {
         line.push_str("no state machine definition changed");
     } else {
-        line.push_str(&format!("state machine(s) {} updated", updated.join(", ")));
+        line.push_str(&applied.join("; "));
     }
     let rest = beyond_definitions(current, &next);
     if !rest.is_empty() {
@@ -175,12 +221,18 @@ fn reload(
     Some(next)
 }
 
-/// What changed between two models besides state machine definitions.
+/// Compiles the template's WebSocket API as at start-up and has the gateway
+/// serve it; the start-up error otherwise.
+fn reload_routes(app: &App, live: &Live) -> anyhow::Result<()> {
+    let config = super::api::config(app, &live.account, live.port, &live.args)?;
+    live.gateway
+        .reload(config, &live.backends)
+        .map_err(|e| anyhow::Error::new(e).context("the WebSocket API"))
+}
+
+/// What changed between two models that a reload does not apply.
 fn beyond_definitions(old: &App, new: &App) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if old.apis != new.apis {
-        out.push("routes and integrations");
-    }
     if old.functions != new.functions {
         out.push("functions");
     }

@@ -34,7 +34,7 @@ fn gone() -> ServiceError {
 
 /// `PostToConnection`, shared by HTTP and in-process callers.
 pub(crate) async fn post(gw: &Gateway, id: &str, data: Bytes) -> Result<(), ServiceError> {
-    if data.len() > gw.inner.config.limits.max_message_bytes {
+    if data.len() > gw.routing().config.limits.max_message_bytes {
         return Err(ServiceError::with_status(
             413,
             "PayloadTooLargeException",
@@ -87,7 +87,7 @@ pub(crate) async fn handle(
     body: Bytes,
 ) -> Response {
     if let Some(stage) = params.get("stage")
-        && *stage != gw.inner.config.stage
+        && *stage != gw.inner.api.stage
     {
         return error_response(&ServiceError::with_status(
             403,

@@ -42,6 +42,9 @@ pub enum GatewayError {
         /// What is wrong.
         reason: String,
     },
+    /// A reload the running gateway cannot apply.
+    #[error("{0}")]
+    Reload(String),
     /// Two routes share a route key.
     #[error("duplicate route key {0:?}")]
     DuplicateRoute(String),

@@ -81,15 +81,13 @@ mod ids;
 mod integration;
 pub mod observe;
 mod route_selection;
+mod routing;
 mod socket;
 mod urlencoding;
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use axum::{Router, routing::any};
@@ -106,7 +104,8 @@ pub use error::GatewayError;
 use connections::Registry;
 use events::ApiInfo;
 use integration::Integration;
-use route_selection::SelectionExpression;
+
+use routing::Routing;
 
 /// A compiled route.
 pub(crate) struct Route {
@@ -133,14 +132,9 @@ impl Drop for TaskGuard {
 }
 
 pub(crate) struct Inner {
-    pub(crate) config: ApiConfig,
+    /// Routes and integrations; replaced whole by [`Gateway::reload`].
+    pub(crate) routing: arc_swap::ArcSwap<Routing>,
     pub(crate) api: ApiInfo,
-    pub(crate) selection: SelectionExpression,
-    pub(crate) routes: HashMap<String, Route>,
-    pub(crate) connect: Option<Route>,
-    pub(crate) disconnect: Option<Route>,
-    pub(crate) default: Option<Route>,
-    pub(crate) authorization: authorizer::Authorization,
     pub(crate) registry: Registry,
     pub(crate) observer: observe::Observer<observe::GatewayEvent>,
     tasks: Tasks,
@@ -167,51 +161,16 @@ impl Gateway {
     /// Compiles the route selection expression and every request template
     /// once, and resolves each AWS service integration's backend.
     pub fn new(config: ApiConfig, backends: Backends) -> Result<Gateway, GatewayError> {
-        let selection = SelectionExpression::parse(&config.route_selection_expression)?;
-        let mut routes = HashMap::new();
-        let (mut connect, mut disconnect, mut default) = (None, None, None);
-        for rc in &config.routes {
-            let route = Route {
-                key: rc.route_key.clone(),
-                integration: Integration::compile(
-                    &rc.route_key,
-                    &rc.integration,
-                    &config,
-                    &backends,
-                )?,
-                two_way: rc.two_way,
-            };
-            let slot = match rc.route_key.as_str() {
-                "$connect" => &mut connect,
-                "$disconnect" => &mut disconnect,
-                "$default" => &mut default,
-                _ => {
-                    if routes.insert(rc.route_key.clone(), route).is_some() {
-                        return Err(GatewayError::DuplicateRoute(rc.route_key.clone()));
-                    }
-                    continue;
-                }
-            };
-            if slot.replace(route).is_some() {
-                return Err(GatewayError::DuplicateRoute(rc.route_key.clone()));
-            }
-        }
-        let authorization = authorizer::Authorization::compile(&config, &backends.lambda)?;
         let api = ApiInfo {
             api_id: config.api_id.clone(),
             stage: config.stage.clone(),
             domain_name: config.domain_name.clone(),
         };
+        let routing = Routing::compile(config, &backends)?;
         Ok(Gateway {
             inner: Arc::new(Inner {
-                config,
+                routing: arc_swap::ArcSwap::from_pointee(routing),
                 api,
-                selection,
-                routes,
-                connect,
-                disconnect,
-                default,
-                authorization,
                 registry: Registry::new(),
                 observer: observe::Observer::new(),
                 tasks: Tasks {
@@ -275,9 +234,10 @@ impl Gateway {
         }
     }
 
-    /// The configuration the gateway was built from (routes, stage, limits).
-    pub fn config(&self) -> &ApiConfig {
-        &self.inner.config
+    /// The configuration the gateway serves (routes, stage, limits): the
+    /// one it was built from, or the last one [`Gateway::reload`] applied.
+    pub fn config(&self) -> Arc<ApiConfig> {
+        Arc::clone(&self.inner.routing.load().config)
     }
 
     /// Watches connections and frames (see [`observe`]).

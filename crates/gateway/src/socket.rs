@@ -111,7 +111,8 @@ pub(crate) async fn handshake(
     connect_info: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
 ) -> Response {
     let inner = &gw.inner;
-    let config = &inner.config;
+    let routing = gw.routing();
+    let config = &routing.config;
     if inner
         .shutting_down
         .load(std::sync::atomic::Ordering::SeqCst)
@@ -212,7 +213,7 @@ pub(crate) async fn handshake(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_frame_size(config.limits.max_frame_bytes)
         .max_message_size(config.limits.max_message_bytes);
-    if let Some(route) = &inner.connect {
+    if let Some(route) = &routing.connect {
         let input = CallInput {
             body: "",
             context: &req.context,
@@ -273,8 +274,8 @@ async fn authorize(
     query: &[(String, String)],
     context: &Map<String, Value>,
 ) -> Result<Option<Map<String, Value>>, Response> {
-    let inner = &gw.inner;
-    if matches!(inner.authorization, Authorization::None) {
+    let routing = gw.routing();
+    if matches!(routing.authorization, Authorization::None) {
         return Ok(None);
     }
     let raw_headers: Vec<(String, String)> = headers
@@ -289,8 +290,8 @@ async fn authorize(
         raw_headers: &raw_headers,
         context,
     };
-    let config = &inner.config;
-    inner
+    let config = &routing.config;
+    routing
         .authorization
         .authorize(
             &request,
@@ -397,7 +398,8 @@ async fn read_loop(
     in_tx: mpsc::Sender<Utf8Bytes>,
     mut close_rx: oneshot::Receiver<CloseRequest>,
 ) -> Ending {
-    let limits = &gw.inner.config.limits;
+    let routing = gw.routing();
+    let limits = &routing.config.limits;
     let lifetime = tokio::time::sleep(limits.max_connection_duration);
     tokio::pin!(lifetime);
     // One idle timer per connection, re-armed lazily: frames only record
@@ -598,18 +600,18 @@ async fn dispatch_loop(gw: Gateway, conn: Arc<Connection>, mut rx: mpsc::Receive
 /// Routes one message and runs its integration.
 async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
     let body = text.as_str();
-    let inner = &gw.inner;
-    let route: Option<&Route> = inner
+    let routing = gw.routing();
+    let route: Option<&Route> = routing
         .selection
         .evaluate(body)
-        .and_then(|key| inner.routes.get(&key))
-        .or(inner.default.as_ref());
+        .and_then(|key| routing.routes.get(&key))
+        .or(routing.default.as_ref());
     let Some(route) = route else {
         send_gateway_message(conn, "Forbidden", &ids::new_id()).await;
         return;
     };
     let req = events::request(
-        &inner.api,
+        &gw.inner.api,
         &conn.info,
         &EventKind::Message {
             route_key: &route.key,
@@ -630,7 +632,7 @@ async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
     };
     let outcome = route
         .integration
-        .call(&input, event, inner.config.limits.integration_timeout)
+        .call(&input, event, routing.config.limits.integration_timeout)
         .await;
     let reply = match outcome {
         Outcome::Response { body, .. } => body.filter(|_| route.two_way),
@@ -656,7 +658,8 @@ async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
 
 async fn run_disconnect(gw: &Gateway, info: &ConnectionInfo, code: u16, reason: &str) {
     let inner = &gw.inner;
-    let Some(route) = &inner.disconnect else {
+    let routing = gw.routing();
+    let Some(route) = &routing.disconnect else {
         return;
     };
     let req = events::request(
@@ -679,7 +682,7 @@ async fn run_disconnect(gw: &Gateway, info: &ConnectionInfo, code: u16, reason: 
         .then(|| events::disconnect_event(&req, &inner.api, info));
     match route
         .integration
-        .call(&input, event, inner.config.limits.integration_timeout)
+        .call(&input, event, routing.config.limits.integration_timeout)
         .await
     {
         Outcome::Response { .. } => {}
