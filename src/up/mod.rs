@@ -56,8 +56,9 @@ pub struct UpArgs {
     /// (1,000 by default); on a small machine fewer processes cost less CPU per invocation.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub function_concurrency: u16,
-    /// Watch template.yaml and the state machine definition files: an edit is
-    /// applied within a second, without a restart (definitions as UpdateStateMachine).
+    /// Watch template.yaml, the state machine definition files and the functions'
+    /// sources: an edit is applied without a restart (definitions as UpdateStateMachine,
+    /// routes and integrations with connections kept open, functions rebuilt and swapped).
     #[arg(long)]
     pub watch: bool,
     /// An AWS Step Functions Local MockConfigFile: StartExecution and StartSyncExecution
