@@ -121,7 +121,9 @@ fn run() -> Result<(), String> {
     let release = !cfg!(debug_assertions);
     // The app's function binaries, in the profile of this bench.
     let mut build = Command::new(env!("CARGO"));
-    build.current_dir(&ws).args(["build", "--workspace", "--bins"]);
+    build
+        .current_dir(&ws)
+        .args(["build", "--workspace", "--bins"]);
     if release {
         build.arg("--release");
     }

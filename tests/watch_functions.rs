@@ -74,8 +74,8 @@ async fn function_and_template_edits_reload_with_the_connection_open() {
     });
     lines_until(&stack, "watching the sources of 1 function binary", 60);
     let mut ws = connect(&stack.ws_url()).await;
-    assert_eq!(ask(&mut ws, "hello").await, "v1 from FnA");
-    assert_eq!(ask(&mut ws, "which").await, "v1 from FnA");
+    assert_eq!(ask(&mut ws, "hello").await, "v1 from wsflow-FnA");
+    assert_eq!(ask(&mut ws, "which").await, "v1 from wsflow-FnA");
 
     // An edited source: rebuilt, swapped in, both functions of the binary.
     edit(
@@ -88,7 +88,7 @@ async fn function_and_template_edits_reload_with_the_connection_open() {
         line.contains("FnA") && line.contains("FnB") && line.contains("built in"),
         "{line}"
     );
-    assert_eq!(ask(&mut ws, "hello").await, "v2 from FnA");
+    assert_eq!(ask(&mut ws, "hello").await, "v2 from wsflow-FnA");
 
     // A broken edit: cargo's error is printed, the previous binary answers.
     edit(
@@ -106,14 +106,14 @@ async fn function_and_template_edits_reload_with_the_connection_open() {
         lines.iter().any(|l| l.contains("error[E0308]")),
         "cargo's error was not printed: {lines:#?}"
     );
-    assert_eq!(ask(&mut ws, "hello").await, "v2 from FnA");
+    assert_eq!(ask(&mut ws, "hello").await, "v2 from wsflow-FnA");
     edit(
         &main_rs,
         r#"const REPLY: &str = 3;"#,
         r#"const REPLY: &str = "v3";"#,
     );
     lines_until(&stack, "reloaded function", 300);
-    assert_eq!(ask(&mut ws, "hello").await, "v3 from FnA");
+    assert_eq!(ask(&mut ws, "hello").await, "v3 from wsflow-FnA");
 
     // A template edit: the `which` route's integration now calls FnB.
     edit(
@@ -125,8 +125,8 @@ async fn function_and_template_edits_reload_with_the_connection_open() {
         .pop()
         .unwrap();
     assert!(line.contains("routes and integrations reloaded"), "{line}");
-    assert_eq!(ask(&mut ws, "which").await, "v3 from FnB");
-    assert_eq!(ask(&mut ws, "hello").await, "v3 from FnA");
+    assert_eq!(ask(&mut ws, "which").await, "v3 from wsflow-FnB");
+    assert_eq!(ask(&mut ws, "hello").await, "v3 from wsflow-FnA");
 
     // A template the stack cannot serve: the error, and the last good routes.
     edit(
@@ -141,5 +141,5 @@ async fn function_and_template_edits_reload_with_the_connection_open() {
         line.contains("Missing") && line.contains("last good version keeps serving"),
         "{line}"
     );
-    assert_eq!(ask(&mut ws, "which").await, "v3 from FnB");
+    assert_eq!(ask(&mut ws, "which").await, "v3 from wsflow-FnB");
 }

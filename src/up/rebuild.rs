@@ -283,16 +283,15 @@ fn in_target(relative: &Path) -> bool {
     relative.components().any(|c| c.as_os_str() == "target")
 }
 
-/// Whether a changed file is source (not an editor's swap or backup file).
+/// Whether a changed file is one cargo builds from: Rust sources and the
+/// manifests (a `template.yaml` or a README beside the crate is not; nor is
+/// a file pulled in with `include_str!`, which a `.rs` save picks up).
 fn is_source(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !(name.starts_with('.')
-        || name.ends_with('~')
-        || name.ends_with(".swp")
-        || name.ends_with(".swx")
-        || name.ends_with(".tmp"))
+    !name.starts_with('.')
+        && (name.ends_with(".rs") || name.ends_with(".toml") || name == "Cargo.lock")
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -327,5 +326,7 @@ mod tests {
         assert!(is_source(Path::new("/w/src/main.rs")));
         assert!(!is_source(Path::new("/w/src/.main.rs.swp")));
         assert!(!is_source(Path::new("/w/src/main.rs~")));
+        assert!(!is_source(Path::new("/w/template.yaml")));
+        assert!(is_source(Path::new("/w/Cargo.toml")));
     }
 }
