@@ -13,6 +13,8 @@
 //!   payloads (`aws_errors`);
 //! * the function logs, with Lambda's `START`/`END`/`REPORT` lines (`logs`);
 //! * locating or building the function binaries with cargo ([`build`]).
+//! * swapping a function's executable while it serves
+//!   ([`LambdaHost::replace_executable`], `pool/swap.rs`): old processes retire once idle.
 //!
 //! # Design
 //!
