@@ -11,15 +11,19 @@
 //!
 //! # Why our own bootstraps, not the official runtime interface clients
 //!
-//! PyPI's `awslambdaric` and npm's `aws-lambda-ric` are native extensions
-//! (C++ built against a bundled libcurl, with cmake/autotools at install
-//! time): installing them needs a compiler toolchain and minutes per
-//! machine, and fails on machines without one. The Runtime API loop itself
-//! is small and fully specified, so each runtime here is one short script
-//! using only the interpreter's standard library (`runtimes/bootstrap.py`,
+//! npm's `aws-lambda-ric` is a native addon (C++ against a bundled libcurl,
+//! built with node-gyp/cmake/autotools at install time): installing it needs
+//! a compiler toolchain and minutes per machine. PyPI's `awslambdaric` does
+//! publish manylinux wheels (`pip download awslambdaric` fetched
+//! `awslambdaric-4.2.2-cp311-…-manylinux2014_x86_64` here), but only per
+//! CPython version and architecture, and using it would make the first
+//! start-up depend on reaching PyPI. The Runtime API loop itself is small
+//! and fully specified, so each runtime here is one short script using only
+//! the interpreter's standard library (`runtimes/bootstrap.py`,
 //! `runtimes/bootstrap.mjs`, embedded in the binary with `include_str!` and
 //! written to the data directory), reproducing the official clients'
-//! handler loading, context object and error payloads.
+//! handler loading, context object and error payloads. Both runtimes thus
+//! start offline, the same way.
 
 pub mod node;
 pub mod python;
