@@ -375,3 +375,77 @@ Resources:
     send(&mut ws, r#"{"action":"echo-me"}"#).await;
     assert_eq!(recv(&mut ws, 20).await, r#"{"action":"echo-me"}"#);
 }
+
+/// No interpreter on the machine: the stack starts, a warning names the
+/// function and its runtime, and its invocations fail saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_interpreter_is_named_with_the_function() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "def handler(event, context):\n    return {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("template.yaml"),
+        r#"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ws:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      RouteSelectionExpression: $request.body.action
+      Routes:
+        $default:
+          FunctionArn: !GetAtt PyFn.Arn
+          RouteResponseSelectionExpression: $default
+  PyFn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+"#,
+    )
+    .unwrap();
+    let stack = Stack::start_from(
+        StackOptions {
+            template: "template.yaml",
+            time_scale: 0.0,
+            extra: vec![],
+        },
+        tempfile::tempdir().unwrap(),
+        dir.path(),
+        &[
+            ("PATH", "/nonexistent-bin"),
+            ("CARGO", "/nonexistent/cargo"),
+        ],
+        None,
+    );
+    assert!(
+        stack.startup.iter().any(|l| l.contains("warning")
+            && l.contains("Resource PyFn (Runtime python3.12)")
+            && l.contains("`python3` was not found")),
+        "{:#?}",
+        stack.startup
+    );
+    let mut ws = connect(&stack.ws_url()).await;
+    send(&mut ws, r#"{"action":"x"}"#).await;
+    assert_eq!(
+        recv_json(&mut ws, 20).await["message"],
+        "Internal server error"
+    );
+    let line = wait_log(
+        &stack,
+        &["integration failed", "Runtime.InvalidRuntime"],
+        20,
+    );
+    let payload = embedded_json(&line, "{\"error");
+    assert!(
+        payload["errorMessage"].as_str().unwrap().contains(
+            "Resource PyFn (Runtime python3.12): runtime python3.12: `python3` was not found"
+        ),
+        "{payload}"
+    );
+}
