@@ -289,7 +289,18 @@ Resources:
       AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
       KeySchema: [{AttributeName: pk, KeyType: HASH}]
       BillingMode: PAY_PER_REQUEST
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: bare-flow
+      DefinitionUri: flows/pass.asl.json
 "#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(
+        dir.path().join("flows/pass.asl.json"),
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"from":"flows dir"},"End":true}}}"#,
     )
     .unwrap();
     // Started with a relative template path from its own directory.
@@ -299,6 +310,33 @@ Resources:
     send(&mut ws, r#"{"action":"anything"}"#).await;
     let reply = recv_json(&mut ws, 10).await;
     assert_eq!(reply["message"], "Forbidden", "{reply}");
+    // DefinitionUri resolved against the template's directory.
+    let (status, started) = stack
+        .aws_json(
+            "AWSStepFunctions.StartExecution",
+            json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:bare-flow"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let output = support::eventually(20, || {
+        let arn = arn.clone();
+        let stack = &stack;
+        async move {
+            let (_, d) = stack
+                .aws_json(
+                    "AWSStepFunctions.DescribeExecution",
+                    json!({"executionArn": arn}),
+                )
+                .await;
+            (d["status"] == "SUCCEEDED").then(|| d["output"].as_str().unwrap_or("").to_owned())
+        }
+    })
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&output).unwrap(),
+        json!({"from": "flows dir"})
+    );
 }
 
 /// A Rust (`provided.al2023`) function outside any cargo workspace, its
