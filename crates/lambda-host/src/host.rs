@@ -169,6 +169,9 @@ impl LambdaHost {
         if payload.len() > MAX_REQUEST_BYTES {
             return Err(aws_errors::request_too_large());
         }
+        if let Some(reason) = &pool.ctx.spec.unavailable {
+            return Err(aws_errors::unavailable(reason));
+        }
         pool.invoke(payload).await
     }
 
@@ -244,7 +247,7 @@ fn validate(spec: &FunctionSpec) -> Result<(), HostError> {
     if spec.max_concurrency == 0 {
         return Err(invalid("max_concurrency is zero"));
     }
-    if !spec.executable.is_file() {
+    if spec.unavailable.is_none() && !spec.executable.is_file() {
         return Err(HostError::ExecutableNotFound {
             name: spec.name.clone(),
             path: spec.executable.clone(),

@@ -360,6 +360,17 @@ impl Builder<'_, '_> {
                 .opt_string(id, "Handler")?
                 .unwrap_or_else(|| "bootstrap".into()),
             runtime: self.opt_string(id, "Runtime")?.unwrap_or_default(),
+            inline_code: match self.opt_string(id, "InlineCode")? {
+                Some(code) => Some(code),
+                None => match self.prop(id, "Code").and_then(|c| c.get("ZipFile")) {
+                    Some(v) => Some(
+                        self.r
+                            .resolve_string(v)
+                            .map_err(|e| err(id, "Code.ZipFile", e))?,
+                    ),
+                    None => None,
+                },
+            },
             architectures,
             timeout_seconds: self.opt_u64(id, "Timeout")?.unwrap_or(3),
             memory_mb: self.opt_u64(id, "MemorySize")?.unwrap_or(128),

@@ -141,8 +141,11 @@ pub struct Function {
     pub code_uri: PathBuf,
     /// `Handler`.
     pub handler: String,
-    /// `Runtime`, e.g. `provided.al2023`.
+    /// `Runtime`, e.g. `provided.al2023`, `python3.12`, `nodejs20.x`.
     pub runtime: String,
+    /// `InlineCode` (SAM) or `Code.ZipFile` (CloudFormation): the handler's
+    /// source, written to a file named `index.<ext>` as Lambda does.
+    pub inline_code: Option<String>,
     /// `Architectures` (default `["x86_64"]`).
     pub architectures: Vec<String>,
     /// `Timeout` (default 3).
