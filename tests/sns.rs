@@ -100,7 +100,10 @@ async fn a_published_message_reaches_queues_and_functions_from_cli_workflow_and_
             r#"{"kind":{"DataType":"String","StringValue":"greeting"}}"#,
         ],
     );
-    let message_id = published["MessageId"].as_str().expect("MessageId").to_owned();
+    let message_id = published["MessageId"]
+        .as_str()
+        .expect("MessageId")
+        .to_owned();
 
     let env = envelope(&receive(&stack, "envelopes"));
     assert_eq!(env["Type"], "Notification", "{env}");
@@ -165,7 +168,14 @@ async fn a_published_message_reaches_queues_and_functions_from_cli_workflow_and_
     );
     aws(
         &stack,
-        &["sns", "publish", "--topic-arn", &made, "--message", "second"],
+        &[
+            "sns",
+            "publish",
+            "--topic-arn",
+            &made,
+            "--message",
+            "second",
+        ],
     );
     assert_eq!(receive(&stack, "raw")["Body"], "second");
 
@@ -183,7 +193,9 @@ async fn a_published_message_reaches_queues_and_functions_from_cli_workflow_and_
     )
     .unwrap();
     assert!(
-        !out.success() && out.stderr.contains("NotFound") && out.stderr.contains("Topic does not exist"),
+        !out.success()
+            && out.stderr.contains("NotFound")
+            && out.stderr.contains("Topic does not exist"),
         "{}",
         out.stderr
     );
