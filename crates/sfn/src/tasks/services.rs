@@ -75,7 +75,13 @@ pub(crate) async fn optimized(
     match call(inner, service, &operation, &payload).await {
         Ok(Some(mut out)) => {
             let len = out.to_string().len();
-            let (http, response) = sdk_metadata("application/x-amz-json-1.0", len);
+            // SNS answers in XML on AWS (the query protocol).
+            let content_type = if service == "sns" {
+                "text/xml"
+            } else {
+                "application/x-amz-json-1.0"
+            };
+            let (http, response) = sdk_metadata(content_type, len);
             if let Some(o) = out.as_object_mut() {
                 o.insert("SdkHttpMetadata".into(), http);
                 o.insert("SdkResponseMetadata".into(), response);
