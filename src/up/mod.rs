@@ -7,6 +7,7 @@
 
 mod api;
 mod functions;
+mod lambda_api;
 mod services;
 mod shutdown;
 mod watch;
@@ -146,7 +147,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let mut edge = Edge::builder()
         .endpoint(endpoint.clone())
-        .fallback(gateway.router());
+        .fallback(gateway.router())
+        .rest(lambda_api::new(&app, &account, lambda.clone()).router());
     for service in local.all() {
         edge = edge.service(service);
     }
@@ -163,7 +165,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .router()
         .fallback_service(edge.build().into_router());
 
-    eprintln!("wsflow: AWS APIs (DynamoDB, SQS, Step Functions): --endpoint-url {endpoint}");
+    eprintln!(
+        "wsflow: AWS APIs (DynamoDB, SQS, SNS, Step Functions, Lambda): --endpoint-url {endpoint}"
+    );
     eprintln!("wsflow: @connections: {endpoint}/{stage}/@connections/{{connectionId}}");
     eprintln!("wsflow: console: {endpoint}{}/", console::PREFIX);
     for (name, value) in &app.outputs {

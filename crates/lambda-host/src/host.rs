@@ -264,4 +264,16 @@ impl LambdaInvoker for LambdaHost {
     ) -> BoxFuture<'a, Result<Value, LambdaInvokeError>> {
         Box::pin(LambdaHost::invoke(self, function, payload))
     }
+
+    fn invoke_raw<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, LambdaInvokeError>> {
+        Box::pin(async move {
+            LambdaHost::invoke_raw(self, function, Bytes::from(payload))
+                .await
+                .map(|b| b.to_vec())
+        })
+    }
 }

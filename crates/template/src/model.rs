@@ -16,6 +16,8 @@ pub struct App {
     pub tables: Vec<Table>,
     /// SQS queues.
     pub queues: Vec<Queue>,
+    /// SNS topics (`AWS::SNS::Topic`) with their subscriptions.
+    pub topics: Vec<Topic>,
     /// Stack outputs that could be resolved locally.
     pub outputs: BTreeMap<String, String>,
 }
@@ -218,6 +220,29 @@ pub struct Table {
     pub ttl_attribute: Option<String>,
     /// `BillingMode` (default `PROVISIONED`).
     pub billing_mode: String,
+}
+
+/// An SNS topic and its subscriptions (its inline `Subscription` list and
+/// the `AWS::SNS::Subscription`s whose `TopicArn` names it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topic {
+    /// Logical id.
+    pub logical_id: String,
+    /// `TopicName` (or `<stack>-<LogicalId>`).
+    pub name: String,
+    /// Its subscriptions.
+    pub subscriptions: Vec<TopicSubscription>,
+}
+
+/// One subscription of a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSubscription {
+    /// `Protocol` (`sqs`, `lambda`, …).
+    pub protocol: String,
+    /// `Endpoint`: the queue or function ARN.
+    pub endpoint: String,
+    /// `RawMessageDelivery`.
+    pub raw_message_delivery: bool,
 }
 
 /// An SQS queue.
