@@ -180,8 +180,8 @@ async fn unemulated_integrations_say_how_to_mock_them() {
         "StartAt": "Publish",
         "States": {"Publish": {
             "Type": "Task",
-            "Resource": "arn:aws:states:::sns:publish",
-            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message.$": "$.m"},
+            "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {"Entries": [{"Source": "wsflow.test", "DetailType": "t", "Detail": {"m.$": "$.m"}}]},
             "End": true
         }}
     });
@@ -200,7 +200,7 @@ async fn unemulated_integrations_say_how_to_mock_them() {
     assert_eq!(reply["error"], "States.IntegrationNotSupported");
     let cause = reply["cause"].as_str().unwrap();
     for part in [
-        "arn:aws:states:::sns:publish",
+        "arn:aws:states:::events:putEvents",
         "'Publish'",
         "--mocks",
         "#<TestCaseName>",

@@ -110,6 +110,12 @@ impl StackProcess {
     /// Spawns the release stack on a free port with `--time-scale 0` and a
     /// fresh data directory, and waits for its ready line.
     pub fn start(bins: &Binaries) -> Result<StackProcess, String> {
+        Self::start_with(bins, &[])
+    }
+
+    /// [`StackProcess::start`] with extra `wsflow up` flags (after those of
+    /// `STACK_BENCH_UP_ARGS`, so these win).
+    pub fn start_with(bins: &Binaries, extra: &[&str]) -> Result<StackProcess, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let log_path = dir.path().join("stack.log");
         let log = File::create(&log_path).map_err(|e| format!("log file: {e}"))?;
@@ -128,6 +134,7 @@ impl StackProcess {
                     .unwrap_or_default()
                     .split_whitespace(),
             )
+            .args(extra)
             // The CLI's default log level, as a user gets it.
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

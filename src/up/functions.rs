@@ -1,5 +1,6 @@
-//! The template's functions as local processes: which binary each one is,
-//! building it when needed, and the environment it gets locally.
+//! The template's functions as local processes: which runtime or binary
+//! each one is (building Rust ones with cargo only when there are some), and
+//! the environment it gets locally.
 
 use std::{
     collections::BTreeMap,
@@ -12,18 +13,19 @@ use wsflow_aws_wire::Account;
 use wsflow_lambda_host::{
     FunctionSpec, HostOptions, LambdaHost,
     build::{self, BinaryTarget, BuildOptions},
+    runtimes::{self, RuntimeError, RuntimeKind},
 };
-use wsflow_template::App;
+use wsflow_template::{App, Function};
 
 use super::{LOCAL_API_ID, UpArgs};
 
-/// How each function's executable was obtained, for `--watch` to rebuild it
-/// the same way.
+/// How each Rust function's executable was obtained, for `--watch` to
+/// rebuild it the same way.
 #[derive(Debug, Clone)]
 pub struct Built {
     /// The options the start-up build used (workspace, profile, `--functions-dir`).
     pub options: BuildOptions,
-    /// One entry per function.
+    /// One entry per Rust (cargo or `--functions-dir`) function.
     pub functions: Vec<BuiltFunction>,
 }
 
@@ -40,7 +42,9 @@ pub struct BuiltFunction {
     pub prebuilt: bool,
 }
 
-/// Builds (or finds) every function's binary and starts the lambda host.
+/// Sets up every function (its runtime, or its binary, building it when
+/// needed) and starts the lambda host. Paths are made absolute first: the
+/// function processes run in their own code directories.
 pub async fn start(
     app: &App,
     args: &UpArgs,
@@ -48,103 +52,77 @@ pub async fn start(
     endpoint: &str,
     account: &Account,
 ) -> anyhow::Result<(LambdaHost, Built)> {
-    let release = !args.debug_functions && !cfg!(debug_assertions);
-    let mut options = BuildOptions::new(template_dir, release);
-    options.prebuilt_dir = args.functions_dir.clone();
-    // With prebuilt binaries, a template outside any cargo workspace works as
-    // long as each function names its binary.
-    let workspace = match build::workspace_binaries(&options).await {
-        Ok(bins) => bins,
-        Err(e) if args.functions_dir.is_some() => {
-            tracing::debug!("no cargo workspace around the template ({e}); using --functions-dir");
-            Vec::new()
-        }
-        Err(e) => {
-            return Err(anyhow::Error::new(e))
-                .context("listing the workspace's binaries (cargo metadata)");
-        }
-    };
-
-    let mut targets = Vec::new();
-    let mut bin_of = BTreeMap::new();
-    for f in &app.functions {
-        let bin = match &f.binary {
-            Some(bin) => bin.clone(),
-            None => {
-                // No BuildProperties.Binary: the one bin of the package at CodeUri.
-                let code_dir = std::fs::canonicalize(&f.code_uri).unwrap_or(f.code_uri.clone());
-                let bins: Vec<_> = workspace
-                    .iter()
-                    .filter(|b| {
-                        std::fs::canonicalize(&b.package_dir).ok().as_ref() == Some(&code_dir)
-                    })
-                    .collect();
-                match bins.as_slice() {
-                    [one] => one.bin.clone(),
-                    _ => bail!(
-                        "Resource {}, property Metadata.BuildProperties.Binary: set it to the cargo binary of this function ({} binaries found at CodeUri {})",
-                        f.logical_id,
-                        bins.len(),
-                        f.code_uri.display()
-                    ),
-                }
-            }
-        };
-        let package = workspace
-            .iter()
-            .find(|b| b.bin == bin)
-            .map(|b| b.package.clone());
-        if package.is_none() && args.functions_dir.is_none() {
-            bail!(
-                "Resource {}, property Metadata.BuildProperties.Binary: no binary named {bin:?} in the cargo workspace",
-                f.logical_id
-            );
-        }
-        if !targets.iter().any(|t: &BinaryTarget| t.bin == bin) {
-            targets.push(BinaryTarget {
-                package,
-                bin: bin.clone(),
-            });
-        }
-        bin_of.insert(f.logical_id.clone(), bin);
-    }
-    let executables = build::locate_or_build(&options, &targets)
-        .await
-        .context("building the functions")?;
-
+    let cache_dir = std::path::absolute(&args.data_dir)?.join("runtimes");
     let mut specs = Vec::new();
-    let mut built = Built {
-        options: options.clone(),
-        functions: Vec::new(),
-    };
+    let mut rust = Vec::new();
     for f in &app.functions {
-        let bin = &bin_of[&f.logical_id];
-        let Some(executable) = executables.get(bin) else {
-            bail!("function {}: binary {bin} was not built", f.logical_id);
-        };
-        built.functions.push(BuiltFunction {
-            name: f.name.clone(),
-            target: targets
-                .iter()
-                .find(|t| &t.bin == bin)
-                .cloned()
-                .unwrap_or_else(|| BinaryTarget {
-                    package: None,
-                    bin: bin.clone(),
-                }),
-            executable: executable.clone(),
-            prebuilt: options
-                .prebuilt_dir
-                .as_ref()
-                .is_some_and(|d| executable == &d.join(bin)),
-        });
-        let mut spec = FunctionSpec::new(f.name.clone(), executable.clone());
+        let code_uri = std::path::absolute(&f.code_uri)?;
+        let mut spec = FunctionSpec::new(f.name.clone(), code_uri.join("bootstrap"));
         spec.environment = local_environment(&f.environment, endpoint, account);
         spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
         spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
         spec.handler = f.handler.clone();
         spec.max_concurrency = usize::from(args.function_concurrency);
+        let inline = f.inline_code.as_deref();
+        let launch = match RuntimeKind::of(&f.runtime) {
+            RuntimeKind::Provided => {
+                // A prebuilt `bootstrap` in CodeUri runs as is; otherwise
+                // the function is a cargo binary.
+                if f.binary.is_some() || !spec.executable.is_file() {
+                    rust.push(specs.len());
+                }
+                None
+            }
+            RuntimeKind::Python => Some(runtimes::python::launch(
+                &f.name, &f.runtime, &f.handler, &code_uri, inline, &cache_dir,
+            )),
+            RuntimeKind::Node => Some(runtimes::node::launch(
+                &f.name, &f.runtime, &f.handler, &code_uri, inline, &cache_dir,
+            )),
+            RuntimeKind::Unsupported(runtime) => Some(Err(RuntimeError::Unsupported(runtime))),
+        };
+        match launch {
+            None => {}
+            Some(Ok(launch)) => {
+                for w in &launch.warnings {
+                    eprintln!("wsflow: warning: {w}");
+                }
+                let mut env = launch.environment;
+                env.append(&mut spec.environment);
+                spec.environment = env;
+                spec.executable = launch.executable;
+                spec.args = launch.args;
+                spec.working_dir = Some(launch.working_dir);
+            }
+            Some(Err(e)) => {
+                let reason = format!("Resource {} (Runtime {}): {e}", f.logical_id, f.runtime);
+                eprintln!("wsflow: warning: {reason}; its invocations will fail");
+                spec.unavailable = Some(reason);
+            }
+        }
         specs.push(spec);
+    }
+    let release = !args.debug_functions && !cfg!(debug_assertions);
+    let mut built = Built {
+        options: BuildOptions::new(std::path::absolute(template_dir)?, release),
+        functions: Vec::new(),
+    };
+    if !rust.is_empty() {
+        let rust_fns: Vec<_> = rust.iter().map(|&i| &app.functions[i]).collect();
+        let (options, executables) = rust_executables(&rust_fns, args, template_dir).await?;
+        for (&i, (exe, target)) in rust.iter().zip(executables) {
+            built.functions.push(BuiltFunction {
+                name: specs[i].name.clone(),
+                prebuilt: options
+                    .prebuilt_dir
+                    .as_ref()
+                    .is_some_and(|d| exe == d.join(&target.bin)),
+                target,
+                executable: exe.clone(),
+            });
+            specs[i].executable = exe;
+        }
+        built.options = options;
     }
     let options = HostOptions {
         region: account.region.clone(),
@@ -155,6 +133,122 @@ pub async fn start(
         .await
         .context("starting the functions")?;
     Ok((host, built))
+}
+
+/// The executables of the Rust (cargo) functions, in order, with their
+/// cargo targets and the options they were found or built with: found in
+/// `--functions-dir`, or built in the cargo workspace holding the first
+/// function's `CodeUri`.
+async fn rust_executables(
+    functions: &[&Function],
+    args: &UpArgs,
+    template_dir: &Path,
+) -> anyhow::Result<(BuildOptions, Vec<(PathBuf, BinaryTarget)>)> {
+    let release = !args.debug_functions && !cfg!(debug_assertions);
+    let cargo_dir = functions
+        .iter()
+        .map(|f| &f.code_uri)
+        .find(|d| d.is_dir())
+        .map_or_else(|| std::path::absolute(template_dir), std::path::absolute)?;
+    let mut options = BuildOptions::new(&cargo_dir, release);
+    let functions_dir = args
+        .functions_dir
+        .as_ref()
+        .map(std::path::absolute)
+        .transpose()?;
+    options.prebuilt_dir = functions_dir.clone();
+    // With prebuilt binaries, a template outside any cargo workspace works as
+    // long as each function names its binary.
+    let workspace = match build::workspace_binaries(&options).await {
+        Ok(bins) => bins,
+        Err(e) if functions_dir.is_some() => {
+            tracing::debug!(
+                "no cargo workspace at {} ({e}); using --functions-dir",
+                cargo_dir.display()
+            );
+            Vec::new()
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e)).context(format!(
+                "listing the cargo binaries of the workspace at {} (cargo metadata)",
+                cargo_dir.display()
+            ));
+        }
+    };
+
+    let mut targets = Vec::new();
+    let mut bins = Vec::new();
+    for f in functions {
+        let bin = match &f.binary {
+            Some(bin) => bin.clone(),
+            None => {
+                // No BuildProperties.Binary: the one bin of the package at CodeUri.
+                let code_dir = std::fs::canonicalize(&f.code_uri).unwrap_or(f.code_uri.clone());
+                let found: Vec<_> = workspace
+                    .iter()
+                    .filter(|b| {
+                        std::fs::canonicalize(&b.package_dir).ok().as_ref() == Some(&code_dir)
+                    })
+                    .collect();
+                match found.as_slice() {
+                    [one] => one.bin.clone(),
+                    _ => bail!(
+                        "Resource {}, property Metadata.BuildProperties.Binary: set it to the cargo binary of this function ({} binaries found at CodeUri {}, and no file {})",
+                        f.logical_id,
+                        found.len(),
+                        f.code_uri.display(),
+                        f.code_uri.join("bootstrap").display()
+                    ),
+                }
+            }
+        };
+        let package = workspace
+            .iter()
+            .find(|b| b.bin == bin)
+            .map(|b| b.package.clone());
+        if package.is_none() {
+            match &functions_dir {
+                None => bail!(
+                    "Resource {}, property Metadata.BuildProperties.Binary: no binary named {bin:?} in the cargo workspace at {}",
+                    f.logical_id,
+                    cargo_dir.display()
+                ),
+                Some(dir) if workspace.is_empty() && !dir.join(&bin).is_file() => bail!(
+                    "Resource {}: binary {} not found (--functions-dir), and no cargo workspace at {} to build it",
+                    f.logical_id,
+                    dir.join(&bin).display(),
+                    cargo_dir.display()
+                ),
+                Some(_) => {}
+            }
+        }
+        if !targets.iter().any(|t: &BinaryTarget| t.bin == bin) {
+            targets.push(BinaryTarget {
+                package,
+                bin: bin.clone(),
+            });
+        }
+        bins.push((f.logical_id.clone(), bin));
+    }
+    let executables = build::locate_or_build(&options, &targets)
+        .await
+        .context("building the functions")?;
+    let found = bins
+        .into_iter()
+        .map(|(id, bin)| {
+            let exe = executables
+                .get(&bin)
+                .cloned()
+                .with_context(|| format!("function {id}: binary {bin} was not built"))?;
+            let target = targets
+                .iter()
+                .find(|t| t.bin == bin)
+                .cloned()
+                .unwrap_or(BinaryTarget { package: None, bin });
+            Ok((exe, target))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok((options, found))
 }
 
 /// A function's environment on the local stack: the template's variables,

@@ -8,6 +8,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use wsflow_aws_wire::{Account, AwsService, LambdaInvoker};
 use wsflow_dynamodb::{DynamoDb, KeyType, TableSpec};
 use wsflow_sfn::{MachineSpec, MachineType, SfnBackends, SfnOptions, StepFunctions};
+use wsflow_sns::{Sns, SnsBackends, SubscriptionSpec, TopicSpec};
 use wsflow_sqs::{EventSourceMapping, QueueSpec, Sqs};
 use wsflow_template::{App, FunctionEvent, StateMachineKind};
 
@@ -24,6 +25,8 @@ pub struct LocalServices {
     pub sqs: Arc<Sqs>,
     /// Local Step Functions.
     pub sfn: Arc<StepFunctions>,
+    /// Local SNS.
+    pub sns: Arc<Sns>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -31,7 +34,12 @@ pub struct LocalServices {
 impl LocalServices {
     /// Every service, for the edge router and the gateway's integrations.
     pub fn all(&self) -> Vec<Arc<dyn AwsService>> {
-        vec![self.dynamodb.clone(), self.sqs.clone(), self.sfn.clone()]
+        vec![
+            self.dynamodb.clone(),
+            self.sqs.clone(),
+            self.sfn.clone(),
+            self.sns.clone(),
+        ]
     }
 
     /// Stops background work and flushes what must be durable.
@@ -92,6 +100,34 @@ pub fn start(
         Sqs::open(&args.data_dir, queues, account.clone(), endpoint.to_owned()).context("SQS")?,
     );
 
+    let topics = app
+        .topics
+        .iter()
+        .map(|t| TopicSpec {
+            name: t.name.clone(),
+            subscriptions: t
+                .subscriptions
+                .iter()
+                .map(|s| SubscriptionSpec {
+                    protocol: s.protocol.clone(),
+                    endpoint: s.endpoint.clone(),
+                    raw_message_delivery: s.raw_message_delivery,
+                })
+                .collect(),
+        })
+        .collect();
+    let sns = Sns::new(
+        account.clone(),
+        endpoint,
+        topics,
+        SnsBackends {
+            sqs: sqs.clone(),
+            lambda: lambda.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("SNS: {e}"))?;
+    let sns = Arc::new(sns);
+
     let machines = app
         .state_machines
         .iter()
@@ -119,7 +155,7 @@ pub fn start(
             machines,
             SfnBackends {
                 lambda: lambda.clone(),
-                services: vec![dynamodb.clone(), sqs.clone()],
+                services: vec![dynamodb.clone(), sqs.clone(), sns.clone()],
             },
         )
         .context("Step Functions")?,
@@ -163,6 +199,7 @@ pub fn start(
         dynamodb,
         sqs,
         sfn,
+        sns,
         stop,
         tasks,
     })

@@ -93,17 +93,32 @@ impl Stack {
     /// Starts a stack on an existing data directory (restart tests).
     pub fn start_in(opts: StackOptions<'_>, data_dir: tempfile::TempDir) -> Stack {
         let functions_dir = functions_dir();
+        Self::start_from(opts, data_dir, &workspace(), &[], Some(&functions_dir))
+    }
+
+    /// Starts a stack from the directory `cwd` (the template path is then
+    /// relative to it, or absolute), with extra environment variables, and
+    /// `--functions-dir` only when given.
+    pub fn start_from(
+        opts: StackOptions<'_>,
+        data_dir: tempfile::TempDir,
+        cwd: &Path,
+        env: &[(&str, &str)],
+        functions_dir: Option<&Path>,
+    ) -> Stack {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsflow"));
-        cmd.current_dir(workspace())
+        cmd.current_dir(cwd)
+            .envs(env.iter().copied())
             .arg("up")
             .args(["--port", "0"])
             .args(["--template", opts.template])
             .arg("--data-dir")
             .arg(data_dir.path())
-            .args(["--time-scale", &opts.time_scale.to_string()])
-            .arg("--functions-dir")
-            .arg(functions_dir)
-            .args(&opts.extra)
+            .args(["--time-scale", &opts.time_scale.to_string()]);
+        if let Some(dir) = functions_dir {
+            cmd.arg("--functions-dir").arg(dir);
+        }
+        cmd.args(&opts.extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

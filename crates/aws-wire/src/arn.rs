@@ -59,6 +59,11 @@ impl Account {
         format!("{}:{name}", self.prefix("sqs"))
     }
 
+    /// `arn:aws:sns:<region>:<account>:<name>`.
+    pub fn sns_topic(&self, name: &str) -> String {
+        format!("{}:{name}", self.prefix("sns"))
+    }
+
     /// `arn:aws:execute-api:<region>:<account>:<api-id>`.
     pub fn execute_api(&self, api_id: &str) -> String {
         format!("{}:{api_id}", self.prefix("execute-api"))

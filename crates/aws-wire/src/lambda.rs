@@ -49,4 +49,26 @@ pub trait LambdaInvoker: Send + Sync {
         function: &'a str,
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, LambdaInvokeError>>;
+
+    /// [`Self::invoke`] on raw bytes, as the Lambda `Invoke` API carries
+    /// them: the payload as the caller sent it, the response exactly as the
+    /// function returned it. The default goes through [`Self::invoke`]
+    /// (a payload that is not JSON is refused with AWS's
+    /// `InvalidRequestContentException`); a host that keeps bytes overrides it.
+    fn invoke_raw<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, LambdaInvokeError>> {
+        Box::pin(async move {
+            let value: Value = serde_json::from_slice(&payload).map_err(|e| {
+                ServiceError::client(
+                    "InvalidRequestContentException",
+                    format!("Could not parse request body into json: {e}"),
+                )
+            })?;
+            let out = self.invoke(function, value).await?;
+            serde_json::to_vec(&out).map_err(|e| ServiceError::internal(e.to_string()).into())
+        })
+    }
 }

@@ -86,6 +86,15 @@ pub trait AwsService: Send + Sync {
         false
     }
 
+    /// The query-protocol actions this service answers, when several
+    /// services speak that protocol (SNS beside SQS): the edge picks the
+    /// service by the SigV4 credential scope's service name
+    /// ([`Self::integration_name`]), and, without one, by this list; empty
+    /// means any action.
+    fn query_actions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Runs one operation.
     fn call(&self, request: ServiceRequest)
     -> BoxFuture<'_, Result<ServiceResponse, ServiceError>>;

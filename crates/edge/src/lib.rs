@@ -2,6 +2,8 @@
 //!
 //! A request is told apart by what it carries, never by a port:
 //!
+//! * the method and path of a REST-protocol API added with
+//!   [`EdgeBuilder::rest`] (Lambda's `/2015-03-31/functions/…`);
 //! * `X-Amz-Target: <Prefix>.<Operation>` → the AWS JSON protocol of the
 //!   [`AwsService`] whose `target_prefix` is `<Prefix>` (DynamoDB, Step
 //!   Functions, SQS-JSON);

@@ -26,6 +26,7 @@ pub struct EdgeBuilder {
     services: Vec<Arc<dyn AwsService>>,
     endpoint: String,
     fallback: Option<Router>,
+    rest: Router,
 }
 
 impl EdgeBuilder {
@@ -39,6 +40,15 @@ impl EdgeBuilder {
     /// a query-protocol request path into a `QueueUrl`.
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = endpoint.into();
+        self
+    }
+
+    /// Adds the routes of a REST-protocol AWS API (Lambda's
+    /// `/2015-03-31/functions/…`): they answer by method and path, before
+    /// any `X-Amz-Target` or `Action=` routing. Their paths must not overlap
+    /// those of an API added before.
+    pub fn rest(mut self, routes: Router) -> Self {
+        self.rest = std::mem::take(&mut self.rest).merge(routes);
         self
     }
 
@@ -57,6 +67,7 @@ impl EdgeBuilder {
                 fallback: self.fallback.unwrap_or_default(),
                 request_ids: AtomicU64::new(1),
             }),
+            rest: self.rest,
         }
     }
 }
@@ -65,6 +76,7 @@ impl EdgeBuilder {
 #[derive(Clone)]
 pub struct Edge {
     inner: Arc<Inner>,
+    rest: Router,
 }
 
 struct Inner {
@@ -82,7 +94,8 @@ impl Edge {
 
     /// The axum router that serves every request of the stack.
     pub fn into_router(self) -> Router {
-        Router::new().fallback(move |req: Request| {
+        let rest = self.rest.clone();
+        rest.fallback(move |req: Request| {
             let edge = self.clone();
             async move { edge.dispatch(req).await }
         })
@@ -157,18 +170,7 @@ impl Edge {
     async fn query_call(&self, req: Request) -> Response<Body> {
         let request_id = self.request_id();
         let path = req.uri().path().to_owned();
-        let Some(service) = self
-            .inner
-            .services
-            .iter()
-            .find(|s| s.speaks_query_protocol())
-        else {
-            let err = ServiceError::client(
-                "InvalidAction",
-                "No local service speaks the query protocol",
-            );
-            return protocol::query_error(&err, &request_id);
-        };
+        let scope = signing_service(&req);
         let mut body = match read_body(req).await {
             Ok(body) => body,
             Err(err) => return protocol::query_error(&err, &request_id),
@@ -184,6 +186,13 @@ impl Edge {
         }
         let Some(action) = action else {
             let err = ServiceError::client("MissingAction", "Missing Action parameter");
+            return protocol::query_error(&err, &request_id);
+        };
+        let Some(service) = self.query_service(scope.as_deref(), &action) else {
+            let err = ServiceError::client(
+                "InvalidAction",
+                format!("No local service answers the query action {action}"),
+            );
             return protocol::query_error(&err, &request_id);
         };
         // A query-protocol client may name the queue by the request path
@@ -207,6 +216,35 @@ impl Edge {
             Err(err) => protocol::query_error(&err, &request_id),
         }
     }
+}
+
+impl Edge {
+    /// The query-protocol service for a request: the one the SigV4
+    /// credential scope names, else the one listing `action`, else one
+    /// that takes any action (SQS).
+    fn query_service(&self, scope: Option<&str>, action: &str) -> Option<&Arc<dyn AwsService>> {
+        let query = || {
+            self.inner
+                .services
+                .iter()
+                .filter(|s| s.speaks_query_protocol())
+        };
+        scope
+            .and_then(|name| query().find(|s| s.integration_name() == name))
+            .or_else(|| query().find(|s| s.query_actions().contains(&action)))
+            .or_else(|| query().find(|s| s.query_actions().is_empty()))
+    }
+}
+
+/// The service name of the SigV4 credential scope
+/// (`Credential=AKID/20261205/us-east-1/sns/aws4_request`), if signed.
+fn signing_service(req: &Request) -> Option<String> {
+    let auth = req.headers().get("authorization")?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    let scope = credential.split([',', ' ']).next()?;
+    let mut parts = scope.split('/');
+    let service = parts.nth(3)?;
+    (parts.next() == Some("aws4_request")).then(|| service.to_owned())
 }
 
 fn is_form(req: &Request) -> bool {

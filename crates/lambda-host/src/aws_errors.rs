@@ -28,6 +28,8 @@ pub(crate) const SANDBOX_TIMEDOUT: &str = "Sandbox.Timedout";
 pub(crate) const RUNTIME_EXIT_ERROR: &str = "Runtime.ExitError";
 /// `errorType` of a process that could not be started.
 pub(crate) const RUNTIME_INVALID_ENTRYPOINT: &str = "Runtime.InvalidEntrypoint";
+/// `errorType` of a function whose runtime cannot run on this machine.
+pub(crate) const RUNTIME_UNAVAILABLE: &str = "Runtime.InvalidRuntime";
 /// `errorType` of a response over [`MAX_RESPONSE_BYTES`].
 pub(crate) const FUNCTION_RESPONSE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
 
@@ -98,6 +100,12 @@ pub(crate) fn invalid_entrypoint(request_id: &str, cause: &std::io::Error) -> La
         RUNTIME_INVALID_ENTRYPOINT,
         format!("RequestId: {request_id} Error: {cause}"),
     )
+}
+
+/// `{"errorType":"Runtime.InvalidRuntime","errorMessage":"…"}`: the
+/// function's runtime cannot run locally (`reason` says why).
+pub(crate) fn unavailable(reason: &str) -> LambdaInvokeError {
+    function_error(RUNTIME_UNAVAILABLE, reason.to_owned())
 }
 
 /// The runtime posted a response over [`MAX_RESPONSE_BYTES`].

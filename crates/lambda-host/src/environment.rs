@@ -9,10 +9,7 @@
 //! family. The credentials are dummies so AWS SDKs inside the function sign
 //! requests to the local stack without looking further.
 
-use std::{
-    path::Path,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{FunctionSpec, HostOptions};
 
@@ -23,12 +20,7 @@ pub(crate) fn lambda_environment(
     runtime_api: &str,
     log_stream: &str,
 ) -> Vec<(String, String)> {
-    let task_root = spec
-        .executable
-        .parent()
-        .unwrap_or(Path::new("."))
-        .display()
-        .to_string();
+    let task_root = spec.task_root().display().to_string();
     let mut env: Vec<(String, String)> = vec![
         ("_HANDLER".into(), spec.handler.clone()),
         ("AWS_REGION".into(), options.region.clone()),

@@ -172,6 +172,9 @@ impl LambdaHost {
         if payload.len() > MAX_REQUEST_BYTES {
             return Err(aws_errors::request_too_large());
         }
+        if let Some(reason) = &pool.ctx.spec.unavailable {
+            return Err(aws_errors::unavailable(reason));
+        }
         pool.invoke(payload).await
     }
 
@@ -270,7 +273,7 @@ fn validate(spec: &FunctionSpec) -> Result<(), HostError> {
     if spec.max_concurrency == 0 {
         return Err(invalid("max_concurrency is zero"));
     }
-    if !spec.executable.is_file() {
+    if spec.unavailable.is_none() && !spec.executable.is_file() {
         return Err(HostError::ExecutableNotFound {
             name: spec.name.clone(),
             path: spec.executable.clone(),
@@ -286,5 +289,17 @@ impl LambdaInvoker for LambdaHost {
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, LambdaInvokeError>> {
         Box::pin(LambdaHost::invoke(self, function, payload))
+    }
+
+    fn invoke_raw<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Vec<u8>,
+    ) -> BoxFuture<'a, Result<Vec<u8>, LambdaInvokeError>> {
+        Box::pin(async move {
+            LambdaHost::invoke_raw(self, function, Bytes::from(payload))
+                .await
+                .map(|b| b.to_vec())
+        })
     }
 }

@@ -12,7 +12,9 @@
 //! * AWS's error payloads for timeouts, crashes, init failures and oversized
 //!   payloads (`aws_errors`);
 //! * the function logs, with Lambda's `START`/`END`/`REPORT` lines (`logs`);
-//! * locating or building the function binaries with cargo ([`build`]).
+//! * locating or building the function binaries with cargo ([`build`]);
+//! * Python and Node.js functions, and the runtimes it cannot run
+//!   ([`runtimes`]);
 //! * swapping a function's executable while it serves
 //!   ([`LambdaHost::replace_executable`], `pool/swap.rs`): old processes retire once idle.
 //!
@@ -54,6 +56,7 @@ mod logs;
 mod pool;
 mod request_id;
 mod runtime_api;
+pub mod runtimes;
 mod spec;
 mod stats;
 mod worker;

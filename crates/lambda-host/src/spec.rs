@@ -10,8 +10,19 @@ use crate::logs::LogSink;
 pub struct FunctionSpec {
     /// The function name, as in its ARN (`FunctionName`, or the logical id).
     pub name: String,
-    /// The function's executable (for `provided.al2023`, the `bootstrap`).
+    /// The function's executable (for `provided.al2023`, the `bootstrap`;
+    /// for an interpreted runtime, the interpreter).
     pub executable: PathBuf,
+    /// Arguments of the executable (an interpreted runtime's bootstrap
+    /// script).
+    pub args: Vec<String>,
+    /// The process's working directory and `LAMBDA_TASK_ROOT` (`None`: the
+    /// executable's directory).
+    pub working_dir: Option<PathBuf>,
+    /// Why the function cannot run here (a runtime the stack does not
+    /// support, a missing interpreter): every invocation fails with this
+    /// message instead of starting a process.
+    pub unavailable: Option<String>,
     /// The template's `Environment.Variables`, already resolved.
     pub environment: BTreeMap<String, String>,
     /// `Timeout`: a process still running after this is killed and the
@@ -28,12 +39,23 @@ pub struct FunctionSpec {
 }
 
 impl FunctionSpec {
+    /// The directory the process starts in (its `LAMBDA_TASK_ROOT`).
+    pub fn task_root(&self) -> &std::path::Path {
+        self.working_dir
+            .as_deref()
+            .or_else(|| self.executable.parent())
+            .unwrap_or(std::path::Path::new("."))
+    }
+
     /// A spec with Lambda's defaults: 3 s timeout, 128 MB, handler
     /// `bootstrap`, no environment, at most 64 processes.
     pub fn new(name: impl Into<String>, executable: impl Into<PathBuf>) -> Self {
         Self {
             name: name.into(),
             executable: executable.into(),
+            args: Vec::new(),
+            working_dir: None,
+            unavailable: None,
             environment: BTreeMap::new(),
             timeout: Duration::from_secs(3),
             memory_mb: 128,

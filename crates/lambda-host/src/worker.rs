@@ -190,13 +190,15 @@ impl Worker {
         let spec = &function.spec;
         let env = lambda_environment(spec, &function.options, &api, &log_stream_name());
         let mut cmd = Command::new(&spec.executable);
-        cmd.env_clear()
+        cmd.args(&spec.args)
+            .env_clear()
             .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        if let Some(dir) = spec.executable.parent().filter(|d| d.is_dir()) {
+        let dir = spec.task_root();
+        if dir.is_dir() {
             cmd.current_dir(dir);
         }
         let mut child = cmd.spawn()?;

@@ -128,7 +128,7 @@ impl SfnOptions {
 pub struct SfnBackends {
     /// Invokes the stack's Lambda functions.
     pub lambda: Arc<dyn LambdaInvoker>,
-    /// AWS services by [`AwsService::integration_name`] (`dynamodb`, `sqs`).
+    /// AWS services by [`AwsService::integration_name`] (`dynamodb`, `sqs`, `sns`).
     pub services: Vec<Arc<dyn AwsService>>,
 }
 

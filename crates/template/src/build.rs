@@ -64,6 +64,7 @@ pub(crate) fn build(doc: &Value, overrides: &[(String, String)], ctx: &LocalCont
             }
             "AWS::DynamoDB::Table" => app.tables.push(b.table(id)?),
             "AWS::SQS::Queue" => app.queues.push(b.queue(id)?),
+            "AWS::SNS::Topic" => app.topics.push(b.topic(id)?),
             "AWS::ApiGatewayV2::Api" => {
                 let proto = b.opt_string(id, "ProtocolType")?.unwrap_or_default();
                 if proto == "WEBSOCKET" {
@@ -73,6 +74,7 @@ pub(crate) fn build(doc: &Value, overrides: &[(String, String)], ctx: &LocalCont
             _ => {}
         }
     }
+    b.topic_subscriptions(&mut app.topics)?;
     if let Some(Value::Object(outputs)) = doc.get("Outputs") {
         for (name, o) in outputs {
             if let Some(Value::String(c)) = o.get("Condition")
@@ -360,6 +362,17 @@ impl Builder<'_, '_> {
                 .opt_string(id, "Handler")?
                 .unwrap_or_else(|| "bootstrap".into()),
             runtime: self.opt_string(id, "Runtime")?.unwrap_or_default(),
+            inline_code: match self.opt_string(id, "InlineCode")? {
+                Some(code) => Some(code),
+                None => match self.prop(id, "Code").and_then(|c| c.get("ZipFile")) {
+                    Some(v) => Some(
+                        self.r
+                            .resolve_string(v)
+                            .map_err(|e| err(id, "Code.ZipFile", e))?,
+                    ),
+                    None => None,
+                },
+            },
             architectures,
             timeout_seconds: self.opt_u64(id, "Timeout")?.unwrap_or(3),
             memory_mb: self.opt_u64(id, "MemorySize")?.unwrap_or(128),
@@ -465,6 +478,77 @@ impl Builder<'_, '_> {
                 .opt_string(id, "BillingMode")?
                 .unwrap_or_else(|| "PROVISIONED".into()),
         })
+    }
+
+    fn topic(&self, id: &str) -> Res<Topic> {
+        let mut subscriptions = Vec::new();
+        if let Some(Value::Array(list)) = self.prop(id, "Subscription") {
+            for (i, sub) in list.iter().enumerate() {
+                let field = |k: &str| -> Res<String> {
+                    let prop = format!("Subscription[{i}].{k}");
+                    let v = sub.get(k).ok_or_else(|| bad(id, &prop, "is required"))?;
+                    self.r.resolve_string(v).map_err(|e| err(id, &prop, e))
+                };
+                let protocol = field("Protocol")?;
+                let endpoint = self.subscription_endpoint(&protocol, field("Endpoint")?);
+                subscriptions.push(TopicSubscription {
+                    protocol,
+                    endpoint,
+                    raw_message_delivery: false,
+                });
+            }
+        }
+        Ok(Topic {
+            logical_id: id.to_string(),
+            name: self.name(id)?,
+            subscriptions,
+        })
+    }
+
+    /// A Lambda endpoint given by name (`!Ref Function`) as its ARN.
+    fn subscription_endpoint(&self, protocol: &str, endpoint: String) -> String {
+        if protocol == "lambda" && !endpoint.starts_with("arn:") {
+            self.ctx.account.lambda_function(&endpoint)
+        } else {
+            endpoint
+        }
+    }
+
+    /// Adds each enabled `AWS::SNS::Subscription` to the topic its
+    /// `TopicArn` names.
+    fn topic_subscriptions(&self, topics: &mut [Topic]) -> Res<()> {
+        for (id, res) in self.r.resources {
+            if res.get("Type").and_then(Value::as_str) != Some("AWS::SNS::Subscription")
+                || !self.r.enabled(id).map_err(|e| err(id, "Condition", e))?
+            {
+                continue;
+            }
+            let topic_arn = self
+                .opt_string(id, "TopicArn")?
+                .ok_or_else(|| bad(id, "TopicArn", "is required"))?;
+            let protocol = self
+                .opt_string(id, "Protocol")?
+                .ok_or_else(|| bad(id, "Protocol", "is required"))?;
+            let endpoint = self
+                .opt_string(id, "Endpoint")?
+                .ok_or_else(|| bad(id, "Endpoint", "is required"))?;
+            let Some(topic) = topics
+                .iter_mut()
+                .find(|t| self.ctx.account.sns_topic(&t.name) == topic_arn)
+            else {
+                return Err(bad(
+                    id,
+                    "TopicArn",
+                    "does not name a topic of this template",
+                ));
+            };
+            topic.subscriptions.push(TopicSubscription {
+                endpoint: self.subscription_endpoint(&protocol, endpoint),
+                protocol,
+                raw_message_delivery: self.opt_bool(id, "RawMessageDelivery")?,
+            });
+        }
+        Ok(())
     }
 
     fn queue(&self, id: &str) -> Res<Queue> {

@@ -178,6 +178,7 @@ impl<'a> Resolver<'a> {
             "AWS::StepFunctions::StateMachine" => "StateMachineName",
             "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => "TableName",
             "AWS::SQS::Queue" => "QueueName",
+            "AWS::SNS::Topic" => "TopicName",
             "AWS::ApiGatewayV2::Api" | "AWS::CloudFront::Function" => "Name",
             "AWS::IAM::Role" => "RoleName",
             _ => "",
@@ -252,6 +253,7 @@ impl<'a> Resolver<'a> {
             }
             "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => self.physical_name(name)?,
             "AWS::SQS::Queue" => a.queue_url(&self.local.endpoint, &self.physical_name(name)?),
+            "AWS::SNS::Topic" => a.sns_topic(&self.physical_name(name)?),
             "AWS::ApiGatewayV2::Api" => self.local.api_id.clone(),
             "AWS::ApiGatewayV2::Stage" => match self.props(name).and_then(|p| p.get("StageName")) {
                 Some(v) => self.resolve_string(v)?,
@@ -310,6 +312,8 @@ impl<'a> Resolver<'a> {
             ),
             ("AWS::SQS::Queue", "Arn") => a.sqs_queue(&self.physical_name(id)?),
             ("AWS::SQS::Queue", "QueueName") => self.physical_name(id)?,
+            ("AWS::SNS::Topic", "TopicArn") => a.sns_topic(&self.physical_name(id)?),
+            ("AWS::SNS::Topic", "TopicName") => self.physical_name(id)?,
             ("AWS::SQS::Queue", "QueueUrl") => {
                 a.queue_url(&self.local.endpoint, &self.physical_name(id)?)
             }

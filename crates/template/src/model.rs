@@ -16,6 +16,8 @@ pub struct App {
     pub tables: Vec<Table>,
     /// SQS queues.
     pub queues: Vec<Queue>,
+    /// SNS topics (`AWS::SNS::Topic`) with their subscriptions.
+    pub topics: Vec<Topic>,
     /// Stack outputs that could be resolved locally.
     pub outputs: BTreeMap<String, String>,
 }
@@ -141,8 +143,11 @@ pub struct Function {
     pub code_uri: PathBuf,
     /// `Handler`.
     pub handler: String,
-    /// `Runtime`, e.g. `provided.al2023`.
+    /// `Runtime`, e.g. `provided.al2023`, `python3.12`, `nodejs20.x`.
     pub runtime: String,
+    /// `InlineCode` (SAM) or `Code.ZipFile` (CloudFormation): the handler's
+    /// source, written to a file named `index.<ext>` as Lambda does.
+    pub inline_code: Option<String>,
     /// `Architectures` (default `["x86_64"]`).
     pub architectures: Vec<String>,
     /// `Timeout` (default 3).
@@ -215,6 +220,29 @@ pub struct Table {
     pub ttl_attribute: Option<String>,
     /// `BillingMode` (default `PROVISIONED`).
     pub billing_mode: String,
+}
+
+/// An SNS topic and its subscriptions (its inline `Subscription` list and
+/// the `AWS::SNS::Subscription`s whose `TopicArn` names it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topic {
+    /// Logical id.
+    pub logical_id: String,
+    /// `TopicName` (or `<stack>-<LogicalId>`).
+    pub name: String,
+    /// Its subscriptions.
+    pub subscriptions: Vec<TopicSubscription>,
+}
+
+/// One subscription of a topic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSubscription {
+    /// `Protocol` (`sqs`, `lambda`, …).
+    pub protocol: String,
+    /// `Endpoint`: the queue or function ARN.
+    pub endpoint: String,
+    /// `RawMessageDelivery`.
+    pub raw_message_delivery: bool,
 }
 
 /// An SQS queue.

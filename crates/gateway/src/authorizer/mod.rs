@@ -11,7 +11,7 @@
 //! goes on to `$connect`; Deny (explicit or implicit) → `403
 //! {"message":"Forbidden"}`; the function failing with the message
 //! `Unauthorized` → `401 {"message":"Unauthorized"}`; any other failure (a
-//! function error, a timeout, a result without a policy, a `context` value
+//! function error, a timeout, a result without a policy or a `principalId`, a `context` value
 //! that is an object or a list) → `500 {"message":"Internal server
 //! error"}`.
 //!
@@ -228,8 +228,11 @@ pub(crate) fn read_result(
     let decision =
         policy::evaluate(document, policy::INVOKE, method_arn).map_err(|e| e.to_string())?;
     let mut authorizer = Map::new();
+    // "A Lambda authorizer function's output must include the principal
+    // identifier (principalId) [...] If the Lambda function does not return
+    // that information, the call fails." (API Gateway developer guide)
     match obj.get("principalId") {
-        None | Some(Value::Null) => {}
+        None | Some(Value::Null) => return Err("the result has no principalId".into()),
         Some(Value::String(s)) => {
             authorizer.insert("principalId".into(), s.clone().into());
         }
@@ -293,8 +296,10 @@ mod tests {
             json!("Allow"),
             json!({"principalId": "me"}),
             json!({"principalId": ["me"], "policyDocument": {"Statement": []}}),
-            json!({"policyDocument": {"Statement": []}, "context": {"a": {"b": 1}}}),
-            json!({"policyDocument": {"Statement": []}, "context": "x"}),
+            json!({"policyDocument": {"Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": ARN}]}}),
+            json!({"principalId": "me", "policyDocument": {"Statement": []}, "context": {"a": {"b": 1}}}),
+            json!({"principalId": "me", "policyDocument": {"Statement": []}, "context": "x"}),
         ] {
             assert!(read_result(&bad, ARN).is_err(), "{bad}");
         }

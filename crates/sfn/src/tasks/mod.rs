@@ -93,7 +93,7 @@ async fn invoke(inner: &Inner, call: TaskCall) -> Result<Value, TaskFailure> {
                     .ok_or_else(|| unsupported(&call.resource)),
                 None => Err(unsupported(&call.resource)),
             },
-            Some((service @ ("dynamodb" | "sqs"), action)) if !sync => {
+            Some((service @ ("dynamodb" | "sqs" | "sns"), action)) if !sync => {
                 services::optimized(inner, service, action, payload)
                     .await?
                     .ok_or_else(|| unsupported(&call.resource))

@@ -1,6 +1,7 @@
 //! AWS service tasks answered by the stack's own services through
 //! [`wsflow_aws_wire::AwsService`]: the optimized DynamoDB and SQS
-//! integrations (`arn:aws:states:::dynamodb:putItem`, `…:sqs:sendMessage`)
+//! integrations (`arn:aws:states:::dynamodb:putItem`, `…:sqs:sendMessage`,
+//! `…:sns:publish`)
 //! and the AWS SDK integrations (`arn:aws:states:::aws-sdk:<service>:<action>`,
 //! including `aws-sdk:sfn:*` answered by this service itself).
 
@@ -58,23 +59,29 @@ pub(crate) async fn optimized(
     action: &str,
     mut payload: Value,
 ) -> Result<Option<Value>, TaskFailure> {
-    let (prefix, java_name) = match service {
-        "dynamodb" => ("DynamoDB", "AmazonDynamoDBv2"),
-        _ => ("SQS", "AmazonSQS"),
+    let (prefix, java_name, text_field) = match service {
+        "dynamodb" => ("DynamoDB", "AmazonDynamoDBv2", None),
+        "sns" => ("SNS", "AmazonSNS", Some("Message")),
+        _ => ("SQS", "AmazonSQS", Some("MessageBody")),
     };
-    if service == "sqs" {
-        // Step Functions serialises a JSON MessageBody to text.
-        if let Some(body) = payload.get_mut("MessageBody")
-            && !body.is_string()
-        {
-            *body = Value::String(body.to_string());
-        }
+    // Step Functions serialises a JSON MessageBody (SQS) or Message (SNS) to text.
+    if let Some(field) = text_field
+        && let Some(body) = payload.get_mut(field)
+        && !body.is_string()
+    {
+        *body = Value::String(body.to_string());
     }
     let operation = operation_name(action);
     match call(inner, service, &operation, &payload).await {
         Ok(Some(mut out)) => {
             let len = out.to_string().len();
-            let (http, response) = sdk_metadata("application/x-amz-json-1.0", len);
+            // SNS answers in XML on AWS (the query protocol).
+            let content_type = if service == "sns" {
+                "text/xml"
+            } else {
+                "application/x-amz-json-1.0"
+            };
+            let (http, response) = sdk_metadata(content_type, len);
             if let Some(o) = out.as_object_mut() {
                 o.insert("SdkHttpMetadata".into(), http);
                 o.insert("SdkResponseMetadata".into(), response);

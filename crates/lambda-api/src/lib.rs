@@ -1,0 +1,114 @@
+//! The Lambda API on the local stack's edge port, so `aws lambda invoke`,
+//! `boto3.client("lambda").invoke(...)` and every other SDK reach the
+//! template's functions.
+//!
+//! Lambda speaks AWS's REST-JSON protocol (operations are told apart by method
+//! and path, not by `X-Amz-Target`), so this crate is a set of axum routes,
+//! all under [`PATH_PREFIX`], that the stack mounts on its edge:
+//!
+//! | Operation | Request |
+//! |---|---|
+//! | `Invoke` | `POST /2015-03-31/functions/{FunctionName}/invocations` |
+//! | `ListFunctions` | `GET /2015-03-31/functions/` |
+//! | `GetFunction` | `GET /2015-03-31/functions/{FunctionName}` |
+//! | `GetFunctionConfiguration` | `GET /2015-03-31/functions/{FunctionName}/configuration` |
+//!
+//! `{FunctionName}` is a name, a function ARN or a partial ARN
+//! (`123456789012:function:name`), optionally with the `$LATEST` qualifier;
+//! the local stack has no published versions or aliases.
+//!
+//! The crate knows nothing of processes: it describes the functions the
+//! caller gives it ([`FunctionConfig`]) and invokes them through a
+//! [`LambdaInvoker`].
+#![warn(missing_docs)]
+
+mod config;
+mod errors;
+mod invoke;
+mod list;
+mod names;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use wsflow_aws_wire::{Account, LambdaInvoker};
+
+pub use config::FunctionConfig;
+
+/// Every path of the Lambda API starts with this.
+pub const PATH_PREFIX: &str = "/2015-03-31/functions";
+
+/// The Lambda API of one stack. Cheap to clone.
+#[derive(Clone)]
+pub struct LambdaApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    account: Account,
+    /// The functions' configurations as `GetFunction` returns them, sorted
+    /// by name.
+    functions: Vec<config::Configuration>,
+    invoker: Arc<dyn LambdaInvoker>,
+}
+
+impl LambdaApi {
+    /// The API over `functions`, invoked through `invoker`.
+    pub fn new(
+        account: Account,
+        functions: Vec<FunctionConfig>,
+        invoker: Arc<dyn LambdaInvoker>,
+    ) -> Self {
+        let last_modified = config::last_modified_now();
+        let mut functions: Vec<_> = functions
+            .into_iter()
+            .map(|f| config::Configuration::new(f, &account, &last_modified))
+            .collect();
+        functions.sort_by(|a, b| a.function_name.cmp(&b.function_name));
+        Self {
+            inner: Arc::new(Inner {
+                account,
+                functions,
+                invoker,
+            }),
+        }
+    }
+
+    /// The API's routes, every one under [`PATH_PREFIX`], without a fallback.
+    pub fn router(&self) -> Router {
+        let p = |path: &str| format!("{PATH_PREFIX}{path}");
+        Router::new()
+            .route(PATH_PREFIX, get(list::list_functions))
+            .route(&p("/"), get(list::list_functions))
+            .route(&p("/{name}"), get(list::get_function))
+            .route(&p("/{name}/configuration"), get(list::get_configuration))
+            .route(&p("/{name}/invocations"), post(invoke::invoke))
+            .with_state(self.clone())
+    }
+
+    /// The configuration of the function `name` names (name, ARN or partial
+    /// ARN, with `qualifier` from the query string), or AWS's
+    /// `ResourceNotFoundException`.
+    fn function(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<&config::Configuration, errors::ApiError> {
+        let id = names::FunctionId::parse(name).with_qualifier(qualifier);
+        let not_found = || errors::ApiError::function_not_found(&id.arn(&self.inner.account));
+        if !id.is_local(&self.inner.account) || !id.is_latest() {
+            return Err(not_found());
+        }
+        self.inner
+            .functions
+            .iter()
+            .find(|f| f.function_name == id.name)
+            .ok_or_else(not_found)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,26 @@
+//! The template's functions as the Lambda API on the edge port describes
+//! them (`ListFunctions`, `GetFunction`), invoked through the lambda host.
+
+use std::sync::Arc;
+
+use wsflow_aws_wire::{Account, LambdaInvoker};
+use wsflow_lambda_api::{FunctionConfig, LambdaApi};
+use wsflow_template::App;
+
+/// The Lambda API over `app`'s functions.
+pub fn new(app: &App, account: &Account, lambda: Arc<dyn LambdaInvoker>) -> LambdaApi {
+    let functions = app
+        .functions
+        .iter()
+        .map(|f| FunctionConfig {
+            name: f.name.clone(),
+            runtime: f.runtime.clone(),
+            handler: f.handler.clone(),
+            timeout_seconds: f.timeout_seconds,
+            memory_mb: f.memory_mb,
+            architectures: f.architectures.clone(),
+            environment: f.environment.clone(),
+        })
+        .collect();
+    LambdaApi::new(account.clone(), functions, lambda)
+}
