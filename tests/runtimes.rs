@@ -80,6 +80,8 @@ fn embedded_json(line: &str, starting: &str) -> Value {
 fn polyglot_app() -> tempfile::TempDir {
     let app = copy_fixture("python-node-app");
     let bootstrap = app.path().join("prebuilt/bootstrap");
+    // git keeps no empty directory: the fixture has no prebuilt/ of its own.
+    std::fs::create_dir_all(app.path().join("prebuilt")).expect("create prebuilt/");
     std::fs::copy(
         support::functions_dir().join("wsflow-fixture-fn"),
         &bootstrap,

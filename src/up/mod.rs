@@ -54,9 +54,9 @@ pub struct UpArgs {
     pub debug_functions: bool,
     /// At most this many processes (execution environments) per function at once; further
     /// invocations wait for a free one. AWS scales a function up to the account's concurrency
-    /// (1,000 by default); locally more processes than the CPUs can run only cost CPU in
-    /// switching, so the default is 4 per CPU (8 on 2 cores), between 4 and 64.
-    #[arg(long, default_value_t = default_function_concurrency(), value_parser = clap::value_parser!(u16).range(1..))]
+    /// (1,000 by default). `cargo bench -p wsflow --bench soak` compares 64 with 8 on this
+    /// machine: 64 stayed the faster default on 2 cores (see README).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub function_concurrency: u16,
     /// Watch template.yaml, the state machine definition files and the functions'
     /// sources: an edit is applied without a restart (definitions as UpdateStateMachine,
@@ -83,15 +83,6 @@ pub struct UpArgs {
         hide_env_values = true
     )]
     pub iam_credentials: Vec<String>,
-}
-
-/// `--function-concurrency` when not given: 4 processes per CPU, at least 4
-/// and at most 64. On the 2-core development machine 8 processes per
-/// function cost about a quarter less CPU per reply than 64 (issue 13; see
-/// `cargo bench -p wsflow --bench soak`).
-fn default_function_concurrency() -> u16 {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    u16::try_from(cpus.saturating_mul(4).clamp(4, 64)).unwrap_or(64)
 }
 
 /// Runs the local stack until Ctrl-C or SIGTERM.

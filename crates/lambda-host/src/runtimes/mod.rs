@@ -157,7 +157,27 @@ pub(crate) fn code_dir(
 ) -> Result<PathBuf, RuntimeError> {
     match inline_code {
         Some(code) => {
-            let dir = cache_dir.join("inline").join(function);
+            // A function name is the template's text: keep it one path
+            // component (Lambda names are letters, digits, `-` and `_`), so
+            // `../x` or `/abs` cannot place code outside the cache.
+            let component: String = function
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let dir = cache_dir.join("inline").join(component);
+            // Only the current handler file: a stale `index.js` would be
+            // loaded before a new `index.mjs`.
+            for stale in ["py", "js", "mjs", "cjs"] {
+                if stale != extension {
+                    let _ = std::fs::remove_file(dir.join(format!("index.{stale}")));
+                }
+            }
             let file = dir.join(format!("index.{extension}"));
             write_file(&file, code)?;
             Ok(dir)
@@ -285,6 +305,24 @@ mod tests {
             code_dir("Fn", Path::new("/nonexistent/code"), None, "py", &dir),
             Err(RuntimeError::CodeMissing(_))
         ));
+        // A name that is a path stays one component under the cache.
+        let odd = code_dir("../../x", Path::new("/nonexistent"), Some("y"), "js", &dir).unwrap();
+        assert_eq!(odd, dir.join("inline").join("______x"));
+        let abs = code_dir("/tmp/x", Path::new("/nonexistent"), Some("y"), "js", &dir).unwrap();
+        assert!(abs.starts_with(dir.join("inline")), "{}", abs.display());
+        // Switching from CommonJS to an ES module leaves no stale index.js.
+        let m = code_dir(
+            "Fn",
+            Path::new("/nonexistent"),
+            Some("export {}"),
+            "mjs",
+            &dir,
+        )
+        .unwrap();
+        assert!(m.join("index.mjs").is_file());
+        assert!(!m.join("index.py").exists());
+        code_dir("Fn", Path::new("/nonexistent"), Some("a"), "js", &dir).unwrap();
+        assert!(!m.join("index.mjs").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
