@@ -112,6 +112,11 @@ function watchConnections(table) {
   });
 }
 
+// Set once the connection shown has closed: the close can arrive on the
+// live stream before the Disconnect request's own reply, which must not then
+// overwrite the "Closed" notice.
+let connectionClosed = false;
+
 function watchFrames(table) {
   const es = new EventSource(table.dataset.live);
   const body = table.querySelector("tbody");
@@ -119,6 +124,7 @@ function watchFrames(table) {
     const m = JSON.parse(ev.data);
     if (m.kind === "frame") body.insertAdjacentHTML("beforeend", m.row);
     if (m.kind === "closed") {
+      connectionClosed = true;
       const actions = document.getElementById("actions");
       if (actions) for (const b of actions.querySelectorAll("button, textarea")) b.disabled = true;
       notice("Closed (code " + m.code + (m.reason ? ", " + m.reason : "") + ").");
@@ -155,7 +161,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   const disc = document.getElementById("disconnect");
   if (disc) disc.addEventListener("click", async () => {
-    try { await act(disc.dataset.action, {}); notice("Disconnect requested."); }
+    try { await act(disc.dataset.action, {}); if (!connectionClosed) notice("Disconnect requested."); }
     catch (e) { notice(e.message, true); }
   });
 });
