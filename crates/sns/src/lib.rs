@@ -105,7 +105,16 @@ impl Sns {
         for t in topics {
             let arn = sns.create_topic(&t.name)?;
             for s in t.subscriptions {
-                sns.subscribe(&arn, &s.protocol, &s.endpoint, s.raw_message_delivery)?;
+                // An endpoint the stack cannot deliver to (email, https,
+                // sms, ...) does not stop the stack: it is named and skipped.
+                if let Err(e) =
+                    sns.subscribe(&arn, &s.protocol, &s.endpoint, s.raw_message_delivery)
+                {
+                    tracing::warn!(
+                        topic = %arn, protocol = %s.protocol, endpoint = %s.endpoint,
+                        "subscription skipped: {}", e.message
+                    );
+                }
             }
         }
         Ok(sns)
