@@ -46,7 +46,7 @@ pub(crate) fn build(doc: &Value, overrides: &[(String, String)], ctx: &LocalCont
     };
     let params = params::resolve(doc.get("Parameters"), overrides)?;
     let mut resources = apply_globals(resources, doc.get("Globals"));
-    crate::sam_websocket::expand(&mut resources, &params)?;
+    crate::sam::expand(&mut resources, &params, &ctx.account)?;
     let r = Resolver::new(ctx, params, doc, &resources);
     validate_refs(doc, &r)?;
     let b = Builder { r: &r, ctx };

@@ -13,7 +13,7 @@ mod build;
 mod intrinsics;
 pub mod model;
 mod params;
-mod sam_websocket;
+mod sam;
 mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -116,6 +116,28 @@ pub fn parameters(
             (k, text)
         })
         .collect())
+}
+
+/// The template's `Resources` with the SAM resources wsflow expands itself
+/// (`AWS::Serverless::WebSocketApi`, `AWS::Serverless::SimpleTable`) replaced by what the SAM
+/// transform generates for them (aws-sam-translator 1.115 is the reference), every other
+/// resource as written. `account` supplies the pseudo parameters the transform resolves.
+pub fn expand_sam_resources(
+    yaml: &str,
+    overrides: &[(String, String)],
+    account: &wsflow_aws_wire::Account,
+) -> Result<serde_json::Map<String, serde_json::Value>, TemplateError> {
+    let doc = yaml::parse(yaml)?;
+    let mut resources = doc
+        .get("Resources")
+        .and_then(serde_json::Value::as_object)
+        .cloned()
+        .ok_or_else(|| {
+            TemplateError::Format("At least one Resources member must be defined.".into())
+        })?;
+    let params = params::resolve(doc.get("Parameters"), overrides)?;
+    sam::expand(&mut resources, &params, account)?;
+    Ok(resources)
 }
 
 /// Loads a template from its text.

@@ -170,7 +170,7 @@ fn sam_websocket_api_auth_expands_as_the_translator_does() {
     assert_eq!(connect(&app).authorizer, None);
     let e = load(&iam, &[("Mode", "BASIC")]).unwrap_err().to_string();
     assert!(
-        e.contains("AuthType is not one of AWS_IAM, CUSTOM or NONE"),
+        e.contains("AuthType 'BASIC' is not one of AWS_IAM, CUSTOM or NONE"),
         "{e}"
     );
 }

@@ -322,6 +322,62 @@ fn tables_and_queues() {
     assert_eq!(d.redrive, None);
 }
 
+/// `AWS::Serverless::SimpleTable` becomes a table of the app, and `!Ref` to it names the table.
+#[test]
+fn simple_tables_are_tables() {
+    let yaml = r#"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Plain:
+    Type: AWS::Serverless::SimpleTable
+  Named:
+    Type: AWS::Serverless::SimpleTable
+    Properties:
+      TableName: scores
+      PrimaryKey: {Name: player, Type: Number}
+      ProvisionedThroughput: {ReadCapacityUnits: 5, WriteCapacityUnits: 5}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: x
+      Handler: app.handler
+      Runtime: python3.12
+      Environment:
+        Variables: {PLAIN: !Ref Plain, NAMED: !Ref Named}
+"#;
+    let app = load_str(yaml, &[], &ctx()).unwrap_or_else(|e| panic!("{e}"));
+    let table = |id: &str| app.tables.iter().find(|t| t.logical_id == id).unwrap();
+    let plain = table("Plain");
+    assert!(plain.name.starts_with("wsflow-Plain"), "{}", plain.name);
+    assert_eq!(plain.key_schema, [("id".to_string(), "HASH".to_string())]);
+    assert_eq!(
+        plain.attribute_definitions,
+        [("id".to_string(), "S".to_string())]
+    );
+    assert_eq!(plain.billing_mode, "PAY_PER_REQUEST");
+    let named = table("Named");
+    assert_eq!(named.name, "scores");
+    assert_eq!(
+        named.attribute_definitions,
+        [("player".to_string(), "N".to_string())]
+    );
+    assert_eq!(named.billing_mode, "PROVISIONED");
+    let env = &app.functions[0].environment;
+    assert_eq!(env["PLAIN"], plain.name);
+    assert_eq!(env["NAMED"], "scores");
+    let e = load_str(
+        "Resources:\n  T:\n    Type: AWS::Serverless::SimpleTable\n    Properties:\n      PrimaryKey: {Name: k, Type: Text}\n",
+        &[],
+        &ctx(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("Resource with id [T] is invalid. Invalid 'Type' \"Text\"."),
+        "{e}"
+    );
+}
+
 #[test]
 fn outputs_resolve_where_possible() {
     let app = app_with(&[]);
