@@ -86,11 +86,11 @@ fn overrides(parameters: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// wsflow's expansion, or its error's text.
+type Ours = Result<Map<String, Value>, String>;
+
 /// Both expansions of `template`; `None` when the translator is not usable here.
-fn both(
-    template: &Path,
-    parameters: &Value,
-) -> Option<(Value, Result<Map<String, Value>, String>)> {
+fn both(template: &Path, parameters: &Value) -> Option<(Value, Ours)> {
     let reference = translate(template, parameters)?;
     let text = std::fs::read_to_string(template).unwrap();
     let ours =
