@@ -3,6 +3,9 @@
 //!
 //! Every operation runs in one redb transaction, so a conditional write's
 //! check and write are atomic (redb serialises write transactions).
+//!
+//! The file is opened with a page cache of [`CACHE_BYTES`], not redb's default 1 GiB, so a
+//! long-running stack's memory stays bounded (the OS page cache holds the rest).
 
 use std::{
     collections::HashMap,
@@ -52,12 +55,18 @@ pub struct Store {
     clock: Clock,
 }
 
+/// The redb page cache of the file: 32 MiB.
+pub(crate) const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 impl Store {
     /// Opens or creates the file and loads the table metadata.
     pub fn open(path: &Path, account: Account, clock: Clock) -> Result<Store, DynamoError> {
         let err =
             |e: &dyn std::fmt::Display| DynamoError::Database(format!("{}: {e}", path.display()));
-        let db = Database::create(path).map_err(|e| err(&e))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| err(&e))?;
         let txn = db.begin_write().map_err(|e| err(&e))?;
         let mut tables = HashMap::new();
         {

@@ -102,6 +102,8 @@ pub struct SfnOptions {
     pub data_dir: PathBuf,
     /// How history writes are grouped into transactions.
     pub commit_mode: CommitMode,
+    /// The database's page cache ([`store::DEFAULT_CACHE_BYTES`] by default).
+    pub cache_bytes: usize,
     /// An AWS Step Functions Local MockConfigFile: executions started on
     /// `<stateMachineArn>#<TestCaseName>` run with that test case's mocked
     /// responses.
@@ -118,6 +120,7 @@ impl SfnOptions {
             endpoint: "http://127.0.0.1:3001".into(),
             data_dir: data_dir.into(),
             commit_mode: CommitMode::Group,
+            cache_bytes: store::DEFAULT_CACHE_BYTES,
             mocks: None,
         }
     }

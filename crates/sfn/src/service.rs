@@ -102,7 +102,11 @@ impl StepFunctions {
         machines: Vec<MachineSpec>,
         backends: SfnBackends,
     ) -> Result<StepFunctions, SfnError> {
-        let store = Store::open(&options.data_dir.join("sfn.redb"), options.commit_mode)?;
+        let store = Store::open_with_cache(
+            &options.data_dir.join("sfn.redb"),
+            options.commit_mode,
+            options.cache_bytes,
+        )?;
         let now = crate::clock::epoch_millis();
         let mut registry = BTreeMap::new();
         for spec in machines {

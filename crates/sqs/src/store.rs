@@ -6,6 +6,9 @@
 //! message JSON, so a queue's messages are one key range in send order) and
 //! `dedup` (name ‖ 0 ‖ deduplication id → original message, 5-minute window).
 //! Each operation is one redb transaction.
+//!
+//! The file is opened with a page cache of [`CACHE_BYTES`], not redb's default 1 GiB, so a
+//! long-running stack's memory stays bounded (the OS page cache holds the rest).
 
 use std::path::Path;
 
@@ -110,12 +113,18 @@ pub struct Store {
     db: Database,
 }
 
+/// The redb page cache of the file: 32 MiB.
+pub(crate) const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 impl Store {
     /// Opens or creates the file.
     pub fn open(path: &Path) -> Result<Store, SqsError> {
         let err =
             |e: &dyn std::fmt::Display| SqsError::Database(format!("{}: {e}", path.display()));
-        let db = Database::create(path).map_err(|e| err(&e))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| err(&e))?;
         let txn = db.begin_write().map_err(|e| err(&e))?;
         txn.open_table(QUEUES).map_err(|e| err(&e))?;
         txn.open_table(MESSAGES).map_err(|e| err(&e))?;
