@@ -177,3 +177,50 @@ async fn topics_and_subscriptions_are_listed_and_errors_are_awss() {
     .unwrap_err();
     assert_eq!(err.code, "ValidationError");
 }
+
+/// A template subscription the stack cannot deliver to (email) does not stop the service: it is
+/// skipped, and the topic's other subscriptions are kept and delivered to.
+#[tokio::test]
+async fn an_undeliverable_template_subscription_is_skipped() {
+    let rec = Arc::new(Recorder::default());
+    let acct = Account::default();
+    let sns = Sns::new(
+        acct.clone(),
+        "http://127.0.0.1:9",
+        vec![TopicSpec {
+            name: "alerts".into(),
+            subscriptions: vec![
+                SubscriptionSpec {
+                    protocol: "email".into(),
+                    endpoint: "ops@example.com".into(),
+                    raw_message_delivery: false,
+                },
+                SubscriptionSpec {
+                    protocol: "sqs".into(),
+                    endpoint: acct.sqs_queue("inbox"),
+                    raw_message_delivery: true,
+                },
+            ],
+        }],
+        SnsBackends {
+            sqs: Arc::new(FakeSqs(rec.clone())),
+            lambda: Arc::new(FakeLambda(rec.clone())),
+        },
+    )
+    .expect("an email subscription must not stop the stack");
+    let xml = query(&sns, "Action=ListSubscriptions").await.unwrap();
+    assert_eq!(xml.matches("<member>").count(), 1, "{xml}");
+    assert!(xml.contains("<Protocol>sqs</Protocol>"), "{xml}");
+    assert!(!xml.contains("email"), "{xml}");
+    let arn = "arn:aws:sns:us-east-1:123456789012:alerts";
+    query(&sns, &format!("Action=Publish&TopicArn={arn}&Message=up"))
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if !rec.sqs.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(rec.sqs.lock().unwrap()[0]["MessageBody"], "up");
+}
