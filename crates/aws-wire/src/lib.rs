@@ -25,5 +25,7 @@ mod xml;
 pub use arn::Account;
 pub use error::ServiceError;
 pub use lambda::{LambdaInvokeError, LambdaInvoker};
-pub use service::{AwsService, BoxFuture, Protocol, ServiceRequest, ServiceResponse};
-pub use xml::xml_escape;
+pub use service::{
+    AwsService, BoxFuture, Protocol, SQS_QUERY_NAMESPACE, ServiceRequest, ServiceResponse,
+};
+pub use xml::{query_error_document, xml_escape};

@@ -59,6 +59,9 @@ impl ServiceResponse {
     }
 }
 
+/// SQS's query-protocol XML namespace.
+pub const SQS_QUERY_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
+
 /// A local AWS service reachable by operation name.
 ///
 /// Implemented by the DynamoDB, Step Functions and SQS crates. The edge
@@ -81,9 +84,16 @@ pub trait AwsService: Send + Sync {
     }
 
     /// Whether this service also speaks the AWS query protocol
-    /// (form-encoded `Action=…` bodies, XML responses). Only SQS does here.
+    /// (form-encoded `Action=…` bodies, XML responses): SQS and SNS here.
     fn speaks_query_protocol(&self) -> bool {
         false
+    }
+
+    /// The XML namespace of this service's query-protocol documents, errors
+    /// included (`http://queue.amazonaws.com/doc/2012-11-05/` for SQS, which
+    /// is the default).
+    fn query_namespace(&self) -> &'static str {
+        SQS_QUERY_NAMESPACE
     }
 
     /// The query-protocol actions this service answers, when several

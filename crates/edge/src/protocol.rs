@@ -4,7 +4,7 @@ use axum::{
     body::Body,
     http::{HeaderValue, Response, StatusCode},
 };
-use wsflow_aws_wire::{ServiceError, ServiceResponse, xml_escape};
+use wsflow_aws_wire::{ServiceError, ServiceResponse};
 
 /// Turns a successful service response into an HTTP response.
 pub(crate) fn success(resp: ServiceResponse, request_id: &str) -> Response<Body> {
@@ -42,19 +42,10 @@ pub(crate) fn json_error(
     out
 }
 
-/// An error in the AWS query protocol (`<ErrorResponse>` XML).
-pub(crate) fn query_error(err: &ServiceError, request_id: &str) -> Response<Body> {
-    let kind = if err.status >= 500 {
-        "Receiver"
-    } else {
-        "Sender"
-    };
-    let body = format!(
-        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
-        xml_escape(&err.code),
-        xml_escape(&err.message),
-        xml_escape(request_id)
-    );
+/// An error in the AWS query protocol (`<ErrorResponse>` XML in the
+/// service's namespace `xmlns`).
+pub(crate) fn query_error(err: &ServiceError, xmlns: &str, request_id: &str) -> Response<Body> {
+    let body = wsflow_aws_wire::query_error_document(err, xmlns, request_id);
     let mut out = Response::new(Body::from(body));
     *out.status_mut() =
         StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -70,7 +61,7 @@ mod tests {
     #[test]
     fn query_errors_escape_their_text() {
         let err = ServiceError::client("InvalidParameterValue", "a <b> & c");
-        let resp = query_error(&err, "r1");
+        let resp = query_error(&err, "urn:x", "r1");
         assert_eq!(resp.status(), 400);
     }
 }

@@ -171,9 +171,10 @@ impl Edge {
         let request_id = self.request_id();
         let path = req.uri().path().to_owned();
         let scope = signing_service(&req);
+        let xmlns = self.query_namespace(scope.as_deref());
         let mut body = match read_body(req).await {
             Ok(body) => body,
-            Err(err) => return protocol::query_error(&err, &request_id),
+            Err(err) => return protocol::query_error(&err, xmlns, &request_id),
         };
         let mut action = None;
         let mut has_queue_url = false;
@@ -186,14 +187,14 @@ impl Edge {
         }
         let Some(action) = action else {
             let err = ServiceError::client("MissingAction", "Missing Action parameter");
-            return protocol::query_error(&err, &request_id);
+            return protocol::query_error(&err, xmlns, &request_id);
         };
         let Some(service) = self.query_service(scope.as_deref(), &action) else {
             let err = ServiceError::client(
                 "InvalidAction",
                 format!("No local service answers the query action {action}"),
             );
-            return protocol::query_error(&err, &request_id);
+            return protocol::query_error(&err, xmlns, &request_id);
         };
         // A query-protocol client may name the queue by the request path
         // (`POST /123456789012/my-queue`) instead of a QueueUrl parameter.
@@ -213,12 +214,27 @@ impl Edge {
         };
         match service.call(call).await {
             Ok(resp) => protocol::success(resp, &request_id),
-            Err(err) => protocol::query_error(&err, &request_id),
+            Err(err) => protocol::query_error(&err, service.query_namespace(), &request_id),
         }
     }
 }
 
 impl Edge {
+    /// The XML namespace of a query-protocol error raised before a service
+    /// is picked: that of the service the SigV4 scope names, else SQS's.
+    fn query_namespace(&self, scope: Option<&str>) -> &'static str {
+        scope
+            .and_then(|name| {
+                self.inner
+                    .services
+                    .iter()
+                    .find(|s| s.speaks_query_protocol() && s.integration_name() == name)
+            })
+            .map_or(wsflow_aws_wire::SQS_QUERY_NAMESPACE, |s| {
+                s.query_namespace()
+            })
+    }
+
     /// The query-protocol service for a request: the one the SigV4
     /// credential scope names, else the one listing `action`, else one
     /// that takes any action (SQS).

@@ -144,6 +144,10 @@ impl AwsService for Sns {
         ops::ACTIONS
     }
 
+    fn query_namespace(&self) -> &'static str {
+        xml::XMLNS
+    }
+
     fn call(
         &self,
         request: ServiceRequest,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use wsflow_aws_wire::xml_escape;
 
 /// SNS's XML namespace.
-const XMLNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
+pub(crate) const XMLNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 
 fn text(v: &Value) -> String {
     match v {

@@ -297,6 +297,14 @@ impl AwsService for Sqs {
         Some("com.amazonaws.sqs")
     }
 
+    fn speaks_query_protocol(&self) -> bool {
+        true
+    }
+
+    fn query_namespace(&self) -> &'static str {
+        xml::XMLNS
+    }
+
     fn call(
         &self,
         request: ServiceRequest,

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 /// SQS's XML namespace.
-pub const XMLNS: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
+pub const XMLNS: &str = wsflow_aws_wire::SQS_QUERY_NAMESPACE;
 
 pub use wsflow_aws_wire::xml_escape as escape;
 
