@@ -7,11 +7,16 @@
 // (CommonJS or ES module), init errors go to /runtime/init/error
 // (Runtime.ImportModuleError, Runtime.HandlerNotFound, ...), async handlers
 // and callback handlers `(event, context, callback)` both work, and an error
-// is posted as {errorType, errorMessage, trace}. Node's built-in http only.
+// is posted as {errorType, errorMessage, trace}. NODE_PATH applies to ES
+// module imports too, as in Lambda's nodejs18.x and later (a resolve hook,
+// `node-path-hooks.mjs`, registered with module.register, Node 18.19/20.6
+// or later), so the AWS SDK v3 in the cache resolves from an .mjs handler as
+// /var/runtime/node_modules does. Node's built-in modules only.
 
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
+import module from "node:module";
 import { pathToFileURL } from "node:url";
 
 const [HOST, PORT] = (() => {
@@ -23,6 +28,10 @@ const BASE = "/2018-06-01/runtime";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function request(method, p, body, headers = {}) {
+  if (body !== undefined) {
+    body = Buffer.from(body);
+    headers = { ...headers, "Content-Length": body.length };
+  }
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: HOST, port: PORT, method, path: BASE + p, agent, headers },
@@ -152,6 +161,10 @@ function run(handler, event, context) {
 }
 
 async function main() {
+  const dirs = (process.env.NODE_PATH || "").split(path.delimiter).filter(Boolean);
+  if (dirs.length && typeof module.register === "function") {
+    module.register("./node-path-hooks.mjs", import.meta.url, { data: { dirs } });
+  }
   let handler;
   try {
     handler = await loadHandler(process.env._HANDLER || "");
