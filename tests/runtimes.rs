@@ -500,6 +500,49 @@ Resources:
     );
 }
 
+/// The names of the stack's functions by logical id (`<stack>-<LogicalId>`),
+/// from the Lambda API's ListFunctions.
+async fn function_names(stack: &Stack) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut marker = String::new();
+    loop {
+        let (status, body) = support::http(
+            &stack.addr,
+            "GET",
+            &format!("/2015-03-31/functions/?Marker={marker}"),
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        for f in page["Functions"].as_array().unwrap() {
+            names.push(f["FunctionName"].as_str().unwrap().to_owned());
+        }
+        match page["NextMarker"].as_str() {
+            Some(m) => marker = m.to_owned(),
+            None => return names,
+        }
+    }
+}
+
+/// Invokes the function whose logical id is `logical_id` through the
+/// Lambda API (RequestResponse); returns the status and the raw payload.
+async fn invoke(stack: &Stack, names: &[String], logical_id: &str, payload: &str) -> (u16, String) {
+    let name = names
+        .iter()
+        .find(|n| n.ends_with(&format!("-{logical_id}")))
+        .unwrap_or_else(|| panic!("no function {logical_id} in {names:?}"));
+    support::http(
+        &stack.addr,
+        "POST",
+        &format!("/2015-03-31/functions/{name}/invocations"),
+        &[("content-type", "application/json")],
+        payload.as_bytes(),
+    )
+    .await
+}
+
 /// The AWS SDK for JavaScript v3 is there for Node.js functions, from an ES
 /// module (`import`) and from CommonJS (`require`), and reaches the local
 /// services; the v2 SDK is not (see `function_errors_have_aws_shapes`).
@@ -644,6 +687,103 @@ Resources:
     let mut ws = connect(&stack.ws_url()).await;
     send(&mut ws, r#"{"action":"x"}"#).await;
     assert_eq!(recv(&mut ws, 20).await, "function");
+}
+
+/// Python handler strings import their module as awslambdaric does, and
+/// results are marshalled as it does.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_handlers_and_results_as_awslambdaric() {
+    let app = polyglot_app();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stack = start_without_cargo(&app.path().join("template.yaml"), elsewhere.path(), None);
+    let names = function_names(&stack).await;
+
+    // `handlers/nested.handler` is the module `handlers.nested` (its
+    // relative import works); `pkg.mod.handler` is `pkg.mod`.
+    let (status, body) = invoke(&stack, &names, "PyNested", "{}").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"module": "handlers.nested", "value": "from-helper"})
+    );
+    let (_, body) = invoke(&stack, &names, "PyDotted", "{}").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"module": "pkg.mod", "package": "pkg"})
+    );
+
+    // A result JSON cannot represent.
+    let (status, body) = invoke(&stack, &names, "PyUnserializable", "{}").await;
+    assert_eq!(status, 200, "{body}");
+    let err: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err["errorType"], "Runtime.MarshalError", "{err}");
+    assert_eq!(
+        err["errorMessage"],
+        "Unable to marshal response: Object of type datetime is not JSON serializable"
+    );
+    assert_eq!(err["stackTrace"], json!([]));
+    assert_eq!(err["requestId"].as_str().unwrap().len(), 36);
+
+    // Decimals are numbers; python3.12 writes non-ASCII as is; bytes are
+    // returned unchanged.
+    let (_, body) = invoke(&stack, &names, "PyDecimals", "{}").await;
+    assert_eq!(body, r#"{"whole": 42, "half": 0.5, "text": "é"}"#);
+    let (_, body) = invoke(&stack, &names, "PyBytes", "{}").await;
+    assert_eq!(body, r#"{"raw": true}"#);
+}
+
+/// How Node.js invocations settle, as the Node.js runtime interface client
+/// settles them (src/Runtime.js, src/CallbackContext.js).
+#[tokio::test(flavor = "multi_thread")]
+async fn node_invocations_settle_as_the_ric_does() {
+    let app = polyglot_app();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stack = start_without_cargo(&app.path().join("template.yaml"), elsewhere.path(), None);
+    let names = function_names(&stack).await;
+    let cases = [
+        // A non-async handler's return value is ignored: null.
+        ("NodeSyncValue", "null"),
+        // A callback never called: null once the event loop is empty.
+        ("NodeNeverCallsBack", "null"),
+        // The first of callback and promise wins.
+        ("NodeCallbackFirst", r#""from-callback""#),
+        ("NodePromiseFirst", r#""from-promise""#),
+        // `file.nested.export`.
+        ("NodeNested", r#""nested-export""#),
+    ];
+    for (function, expected) in cases {
+        let (status, body) = invoke(&stack, &names, function, "{}").await;
+        assert_eq!((status, body.as_str()), (200, expected), "{function}");
+    }
+    // An async handler whose promise never settles.
+    let (_, body) = invoke(&stack, &names, "NodeNeverSettles", "{}").await;
+    let err: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err["errorType"], "Runtime.NodeJsExit", "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("This is most commonly caused by a Promise that was never settled"),
+        "{err}"
+    );
+    // A callback's result waits for the event loop to empty (a 1.5 s timer),
+    // unless callbackWaitsForEmptyEventLoop is false (a 5 s timer).
+    let started = Instant::now();
+    let (_, body) = invoke(&stack, &names, "NodeWaitsForTimers", "{}").await;
+    assert_eq!(body, r#""after-timers""#);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let (_, body) = invoke(&stack, &names, "NodeDoesNotWait", "{}").await;
+    assert_eq!(body, r#""right-away""#);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// A `python3` without boto3 (a fresh venv first on `PATH`): the stack

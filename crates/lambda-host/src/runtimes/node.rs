@@ -1,7 +1,12 @@
 //! `nodejs18.x` and later: the host's `node` running wsflow's bootstrap
 //! (`runtimes/bootstrap.mjs`, see the [module doc](super) for why not
-//! `aws-lambda-ric`). CommonJS (`.js`, `.cjs`) and ES modules (`.mjs`, or
-//! `.js` under `"type": "module"`) load alike through `import()`.
+//! `aws-lambda-ric`). It loads handlers as the Node.js runtime interface
+//! client does (CommonJS with `require`, ES modules with `import()`), and
+//! settles invocations as it does: a promise when it settles, a callback
+//! once the event loop is empty, `null` when neither happens before the
+//! loop empties (a non-async handler's return value is ignored), and
+//! `Runtime.NodeJsExit` for an `async` handler whose promise never settles;
+//! the bootstrap's header lists the details.
 //!
 //! The AWS SDK for JavaScript v3 ships with Lambda's Node.js runtimes: a
 //! subset of it ([`super::packages::NODE_SDK_PACKAGES`]) is installed once

@@ -1,7 +1,10 @@
 //! `python3.x` functions: the host's `python3` running wsflow's bootstrap
 //! (`runtimes/bootstrap.py`, see the [module doc](super) for why not
 //! `awslambdaric`), with the code directory first on `PYTHONPATH` as
-//! `/var/task` is first on `sys.path` on Lambda.
+//! `/var/task` is first on `sys.path` on Lambda. Handlers are imported as
+//! awslambdaric does (`dir/module.function` and `pkg.module.function` are
+//! the modules `dir.module` and `pkg.module`), and results are marshalled
+//! as it does (a result JSON cannot represent is `Runtime.MarshalError`).
 //!
 //! boto3 ships with Lambda's Python runtimes: it is taken from the
 //! interpreter's own site-packages when it is there; otherwise [`prepare`]
