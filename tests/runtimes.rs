@@ -786,6 +786,37 @@ async fn node_invocations_settle_as_the_ric_does() {
     );
 }
 
+/// A Python function invokes a Node.js function through the Lambda API with
+/// boto3 (its name from `!Ref`), synchronously (the route replies with the
+/// Node.js result) and with InvocationType Event (202; the Node.js function
+/// answers the client over @connections with the SDK v3).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_function_invokes_a_node_function_through_the_lambda_api() {
+    let app = polyglot_app();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stack = start_without_cargo(&app.path().join("template.yaml"), elsewhere.path(), None);
+    let mut ws = connect(&stack.ws_url()).await;
+
+    send(&mut ws, r#"{"action":"invoke","n":21}"#).await;
+    let r = recv_json(&mut ws, 30).await;
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["functionError"], Value::Null, "{r}");
+    assert_eq!(r["result"]["from"], "node", "{r}");
+    assert_eq!(r["result"]["doubled"], 42, "{r}");
+    assert!(
+        r["result"]["fn"].as_str().unwrap().ends_with("-NodeTarget"),
+        "{r}"
+    );
+
+    send(&mut ws, r#"{"action":"invokeasync","n":5}"#).await;
+    let mut got = vec![recv_json(&mut ws, 30).await, recv_json(&mut ws, 30).await];
+    got.sort_by_key(|m| m.get("status").is_none());
+    assert_eq!(got[0], json!({"status": 202}), "{got:?}");
+    assert_eq!(got[1]["from"], "node", "{got:?}");
+    assert_eq!(got[1]["doubled"], 10, "{got:?}");
+    assert_eq!(got[1]["async"], true, "{got:?}");
+}
+
 /// A `python3` without boto3 (a fresh venv first on `PATH`): the stack
 /// installs boto3 once into its package cache, with a progress line, and
 /// the function imports it from there (after its own code directory).
