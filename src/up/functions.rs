@@ -13,7 +13,7 @@ use wsflow_aws_wire::Account;
 use wsflow_lambda_host::{
     FunctionSpec, HostOptions, LambdaHost,
     build::{self, BinaryTarget, BuildOptions},
-    runtimes::{self, RuntimeError, RuntimeKind},
+    runtimes::{FunctionCode, RuntimeError, RuntimeKind, node, python},
 };
 use wsflow_template::{App, Function};
 
@@ -53,9 +53,39 @@ pub async fn start(
     account: &Account,
 ) -> anyhow::Result<(LambdaHost, Built)> {
     let cache_dir = std::path::absolute(&args.data_dir)?.join("runtimes");
+    let packages_dir = match &args.runtime_packages_dir {
+        Some(dir) => std::path::absolute(dir)?,
+        None => cache_dir.clone(),
+    };
+    let kinds: Vec<RuntimeKind> = app
+        .functions
+        .iter()
+        .map(|f| RuntimeKind::of(&f.runtime))
+        .collect();
+    // What the runtimes ship (the AWS SDK v3, boto3): installed once, before
+    // the functions start, off the async threads.
+    let node = prepare_if(
+        kinds.contains(&RuntimeKind::Node),
+        &packages_dir,
+        node::prepare,
+    )
+    .await?;
+    let python = prepare_if(
+        kinds.contains(&RuntimeKind::Python),
+        &packages_dir,
+        python::prepare,
+    )
+    .await?;
+    for w in node
+        .iter()
+        .flat_map(|h| &h.warnings)
+        .chain(python.iter().flat_map(|h| &h.warnings))
+    {
+        eprintln!("wsflow: warning: {w}");
+    }
     let mut specs = Vec::new();
     let mut rust = Vec::new();
-    for f in &app.functions {
+    for (f, kind) in app.functions.iter().zip(kinds) {
         let code_uri = std::path::absolute(&f.code_uri)?;
         let mut spec = FunctionSpec::new(f.name.clone(), code_uri.join("bootstrap"));
         spec.environment = local_environment(&f.environment, endpoint, account);
@@ -63,8 +93,14 @@ pub async fn start(
         spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
         spec.handler = f.handler.clone();
         spec.max_concurrency = usize::from(args.function_concurrency);
-        let inline = f.inline_code.as_deref();
-        let launch = match RuntimeKind::of(&f.runtime) {
+        let code = FunctionCode {
+            function: &f.name,
+            runtime: &f.runtime,
+            handler: &f.handler,
+            code_uri: &code_uri,
+            inline_code: f.inline_code.as_deref(),
+        };
+        let launch = match kind {
             RuntimeKind::Provided => {
                 // A prebuilt `bootstrap` in CodeUri runs as is; otherwise
                 // the function is a cargo binary.
@@ -73,20 +109,17 @@ pub async fn start(
                 }
                 None
             }
-            RuntimeKind::Python => Some(runtimes::python::launch(
-                &f.name, &f.runtime, &f.handler, &code_uri, inline, &cache_dir,
-            )),
-            RuntimeKind::Node => Some(runtimes::node::launch(
-                &f.name, &f.runtime, &f.handler, &code_uri, inline, &cache_dir,
-            )),
+            RuntimeKind::Python => python
+                .as_ref()
+                .map(|host| python::launch(&code, host, &cache_dir)),
+            RuntimeKind::Node => node
+                .as_ref()
+                .map(|host| node::launch(&code, host, &cache_dir)),
             RuntimeKind::Unsupported(runtime) => Some(Err(RuntimeError::Unsupported(runtime))),
         };
         match launch {
             None => {}
             Some(Ok(launch)) => {
-                for w in &launch.warnings {
-                    eprintln!("wsflow: warning: {w}");
-                }
                 let mut env = launch.environment;
                 env.append(&mut spec.environment);
                 spec.environment = env;
@@ -133,6 +166,24 @@ pub async fn start(
         .await
         .context("starting the functions")?;
     Ok((host, built))
+}
+
+/// Runs a runtime's one-time set-up (`prepare`, which may install packages
+/// for a minute) on a blocking thread when the template has such a
+/// function.
+async fn prepare_if<T: Send + 'static>(
+    needed: bool,
+    packages_dir: &Path,
+    prepare: fn(&Path) -> T,
+) -> anyhow::Result<Option<T>> {
+    if !needed {
+        return Ok(None);
+    }
+    let dir = packages_dir.to_path_buf();
+    let host = tokio::task::spawn_blocking(move || prepare(&dir))
+        .await
+        .context("preparing a function runtime")?;
+    Ok(Some(host))
 }
 
 /// The executables of the Rust (cargo) functions, in order, with their

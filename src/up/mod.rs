@@ -49,6 +49,11 @@ pub struct UpArgs {
     /// Use function binaries from this directory instead of building them.
     #[arg(long)]
     pub functions_dir: Option<PathBuf>,
+    /// Where the packages Lambda's runtimes ship are installed, once, for Python and Node.js
+    /// functions: the AWS SDK for JavaScript v3 (npm) and, when the machine's python3 lacks it,
+    /// boto3 (pip). Default: `<data-dir>/runtimes`; one directory may serve several projects.
+    #[arg(long, env = "WSFLOW_RUNTIME_PACKAGES_DIR")]
+    pub runtime_packages_dir: Option<PathBuf>,
     /// Build function binaries in the debug profile (default: the profile wsflow itself was built in).
     #[arg(long)]
     pub debug_functions: bool,

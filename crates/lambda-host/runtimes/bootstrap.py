@@ -2,17 +2,24 @@
 
 Written by wsflow into its data directory and run as `python3 bootstrap.py`
 with the function's code directory as working directory and on sys.path.
-It behaves as AWS's Python runtime (awslambdaric) does: the handler named by
-_HANDLER (`module.function`, `dir/module.function`) is imported once, init
+It behaves as AWS's Python runtime (awslambdaric: bootstrap.py,
+lambda_runtime_marshaller.py) does: the handler named by _HANDLER is imported
+once as awslambdaric imports it (`dir/module.function` and
+`pkg.module.function` are the modules `dir.module` and `pkg.module`), init
 errors go to /runtime/init/error (Runtime.ImportModuleError,
-Runtime.HandlerNotFound, ...), each event is passed with a context object, and
-an exception is posted as {errorMessage, errorType, requestId, stackTrace}.
+Runtime.HandlerNotFound, Runtime.UserCodeSyntaxError, ...), each event is
+passed with a context object, a result JSON cannot represent is
+Runtime.MarshalError ("Unable to marshal response: ..."), bytes are returned
+as they are, and an exception is posted as {errorMessage, errorType,
+requestId, stackTrace}.
 Standard library only.
 """
 
+import decimal
 import http.client
 import importlib
 import json
+import math
 import os
 import sys
 import time
@@ -55,39 +62,89 @@ def error_payload(exc, request_id=""):
 
 
 class FaultError(Exception):
-    def __init__(self, error_type, message):
+    def __init__(self, error_type, message, trace=None):
         super().__init__(message)
         self.error_type = error_type
+        self.trace = trace or []
+
+    def payload(self, request_id=""):
+        return {
+            "errorMessage": str(self),
+            "errorType": self.error_type,
+            "requestId": request_id,
+            "stackTrace": self.trace,
+        }
 
 
-def load_handler(spec):
-    path, _, func = spec.rpartition(".")
-    if not path or not func:
-        raise FaultError(
-            "Runtime.MalformedHandlerName",
-            "Bad handler '%s': not enough values to unpack (expected 2, got 1)" % spec,
-        )
-    directory, _, module_name = path.rpartition("/")
-    if directory:
-        sys.path.insert(0, os.path.join(os.getcwd(), directory))
-    module_name = module_name.replace("/", ".")
+def load_handler(handler):
+    """awslambdaric's _get_handler: `a/b/mod.fn` and `pkg.mod.fn` import the
+    modules `a.b.mod` and `pkg.mod` (the code directory is first on sys.path)."""
     try:
-        module = importlib.import_module(module_name)
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultError("Runtime.MalformedHandlerName", "Bad handler '%s': %s" % (handler, e))
+    try:
+        if modname.split(".")[0] in sys.builtin_module_names:
+            raise FaultError(
+                "Runtime.BuiltInModuleConflict",
+                "Cannot use built-in module %s as a handler module" % modname,
+            )
+        module = importlib.import_module(modname.replace("/", "."))
     except ImportError as e:
         raise FaultError(
-            "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_name, e)
+            "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (modname, e)
         )
     except SyntaxError as e:
+        trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
         raise FaultError(
             "Runtime.UserCodeSyntaxError",
-            "Syntax error in module '%s': %s" % (module_name, e),
+            "Syntax error in module '%s': %s" % (modname, e),
+            trace,
         )
-    handler = getattr(module, func, None)
-    if handler is None:
+    try:
+        return getattr(module, fname)
+    except AttributeError:
         raise FaultError(
-            "Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (func, module_name)
+            "Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (fname, modname)
         )
-    return handler
+
+
+# awslambdaric's marshaller: no ASCII escapes on python3.12 and later, NaN
+# allowed, Decimal as a JSON number (simplejson writes its exact digits; the
+# standard library here writes an int, or the nearest float).
+ENSURE_ASCII = os.environ.get("AWS_EXECUTION_ENV") not in {
+    "AWS_Lambda_python3.12",
+    "AWS_Lambda_python3.13",
+    "AWS_Lambda_python3.14",
+    "AWS_Lambda_python3.15",
+}
+
+
+def _default(obj):
+    if isinstance(obj, decimal.Decimal):
+        if obj.is_nan():
+            return math.nan
+        return int(obj) if obj == obj.to_integral_value() else float(obj)
+    raise TypeError("Object of type %s is not JSON serializable" % obj.__class__.__name__)
+
+
+def marshal_response(response):
+    if isinstance(response, bytes):
+        return response, "application/unknown"
+    try:
+        text = json.dumps(response, default=_default, ensure_ascii=ENSURE_ASCII)
+        return text.encode("utf-8"), "application/json"
+    except Exception as e:
+        raise FaultError("Runtime.MarshalError", "Unable to marshal response: %s" % e)
+
+
+def unmarshal_request(body, content_type):
+    if content_type != "application/json":
+        return body
+    try:
+        return json.loads(body)
+    except Exception as e:
+        raise FaultError("Runtime.UnmarshalError", "Unable to unmarshal input: %s" % e)
 
 
 class CognitoIdentity:
@@ -134,11 +191,16 @@ def parse_json_header(value):
 
 
 def main():
+    # `python3 bootstrap.py` put this script's directory first on sys.path:
+    # the code directory (PYTHONPATH) comes first on Lambda.
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or os.getcwd()) == here:
+        del sys.path[0]
     conn = Conn()
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
     except FaultError as e:
-        payload = {"errorMessage": str(e), "errorType": e.error_type, "requestId": "", "stackTrace": []}
+        payload = e.payload()
         print("[ERROR] %s: %s" % (e.error_type, e), file=sys.stderr, flush=True)
         conn.request("POST", "/init/error", json.dumps(payload),
                      {"Lambda-Runtime-Function-Error-Type": e.error_type})
@@ -169,9 +231,16 @@ def main():
             parse_json_header(r.getheader("Lambda-Runtime-Cognito-Identity")),
         )
         try:
-            event = json.loads(body) if body else None
+            content_type = r.getheader("Content-Type", "application/json")
+            event = unmarshal_request(body, content_type) if body else None
             result = handler(event, context)
-            out = json.dumps(result)
+            out, content_type = marshal_response(result)
+        except FaultError as e:
+            payload = e.payload(request_id)
+            print("[ERROR] %s: %s" % (e.error_type, e), file=sys.stderr, flush=True)
+            conn.request("POST", "/invocation/%s/error" % request_id, json.dumps(payload),
+                         {"Lambda-Runtime-Function-Error-Type": e.error_type})
+            continue
         except Exception as e:
             payload = error_payload(e, request_id)
             print(
@@ -183,7 +252,7 @@ def main():
                          {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
             continue
         conn.request("POST", "/invocation/%s/response" % request_id, out,
-                     {"Content-Type": "application/json"})
+                     {"Content-Type": content_type})
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@
 //!   payloads (`aws_errors`);
 //! * the function logs, with Lambda's `START`/`END`/`REPORT` lines (`logs`);
 //! * locating or building the function binaries with cargo ([`build`]);
-//! * Python and Node.js functions, and the runtimes it cannot run
-//!   ([`runtimes`]);
+//! * Python and Node.js functions, the packages their runtimes ship (the
+//!   AWS SDK for JavaScript v3, boto3: installed once, `runtimes::packages`),
+//!   and the runtimes it cannot run ([`runtimes`]);
 //! * swapping a function's executable while it serves
 //!   ([`LambdaHost::replace_executable`], `pool/swap.rs`): old processes retire once idle.
 //!

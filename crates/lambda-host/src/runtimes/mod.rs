@@ -22,10 +22,17 @@
 //! the interpreter's standard library (`runtimes/bootstrap.py`,
 //! `runtimes/bootstrap.mjs`, embedded in the binary with `include_str!` and
 //! written to the data directory), reproducing the official clients'
-//! handler loading, context object and error payloads. Both runtimes thus
-//! start offline, the same way.
+//! handler loading, context object, invocation semantics and error
+//! payloads. The bootstraps themselves need nothing from a registry.
+//!
+//! What the Lambda runtimes ship besides the interpreter (the AWS SDK for
+//! JavaScript v3, boto3) is installed once into a package cache by
+//! [`packages`], when a template has such a function: [`node::prepare`] and
+//! [`python::prepare`] run once per stack, then [`node::launch`] and
+//! [`python::launch`] once per function.
 
 pub mod node;
+pub mod packages;
 pub mod python;
 
 use std::{
@@ -130,6 +137,21 @@ impl Handler {
     }
 }
 
+/// A function's code, as the template gives it.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionCode<'a> {
+    /// The function's name (for inline code's directory).
+    pub function: &'a str,
+    /// The template's `Runtime` (e.g. `python3.12`).
+    pub runtime: &'a str,
+    /// The template's `Handler`.
+    pub handler: &'a str,
+    /// `CodeUri` (absolute).
+    pub code_uri: &'a Path,
+    /// `InlineCode`, which replaces `CodeUri`.
+    pub inline_code: Option<&'a str>,
+}
+
 /// How to start a function's process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Launch {
@@ -141,9 +163,6 @@ pub struct Launch {
     pub working_dir: PathBuf,
     /// Variables the runtime sets (under the template's own).
     pub environment: BTreeMap<String, String>,
-    /// Things the user should know (e.g. boto3 missing), for a start-up
-    /// warning.
-    pub warnings: Vec<String>,
 }
 
 /// Where a function's code is: `CodeUri`, or its `InlineCode` written to
