@@ -20,6 +20,10 @@ pub fn new(app: &App, account: &Account, lambda: Arc<dyn LambdaInvoker>) -> Lamb
             memory_mb: f.memory_mb,
             architectures: f.architectures.clone(),
             environment: f.environment.clone(),
+            code_location: Some(match &f.inline_code {
+                Some(_) => "InlineCode (in the template)".to_owned(),
+                None => format!("file://{}", f.code_uri.display()),
+            }),
         })
         .collect();
     LambdaApi::new(account.clone(), functions, lambda)

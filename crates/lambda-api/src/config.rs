@@ -25,6 +25,9 @@ pub struct FunctionConfig {
     pub architectures: Vec<String>,
     /// `Environment.Variables` as the function sees them.
     pub environment: BTreeMap<String, String>,
+    /// Where the function's code is (a `file://` URL of its `CodeUri`), as `GetFunction`'s
+    /// `Code.Location` gives it.
+    pub code_location: Option<String>,
 }
 
 /// Lambda's `FunctionConfiguration`, serialized as the API returns it.
@@ -48,6 +51,9 @@ pub(crate) struct Configuration {
     architectures: Vec<String>,
     ephemeral_storage: EphemeralStorage,
     logging_config: LoggingConfig,
+    /// `GetFunction`'s `Code.Location` (not part of the configuration).
+    #[serde(skip)]
+    pub(crate) code_location: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +112,7 @@ impl Configuration {
             package_type: "Zip",
             architectures,
             ephemeral_storage: EphemeralStorage { size: 512 },
+            code_location: f.code_location,
         }
     }
 }

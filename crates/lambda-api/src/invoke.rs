@@ -7,6 +7,9 @@
 //! * `Event`: 202 at once; the function runs in the background. AWS retries a
 //!   failed asynchronous invocation twice over minutes and can send it to a
 //!   destination; locally the failure is logged (`tracing` warning) instead.
+//!   At most [`MAX_PENDING_EVENTS`] asynchronous invocations wait or run at
+//!   once per stack; one more is refused with `429 TooManyRequestsException`,
+//!   as Lambda throttles, instead of queueing without bound.
 //! * `DryRun`: 204 when the function exists.
 //!
 //! `X-Amz-Log-Type: Tail` is accepted but no `X-Amz-Log-Result` comes back:
@@ -30,6 +33,9 @@ use crate::{LambdaApi, errors::ApiError, list::QualifierQuery};
 const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
 /// The largest asynchronous payload (1 MB, AWS's limit since October 2025).
 const MAX_ASYNC_PAYLOAD: usize = 1024 * 1024;
+
+/// Asynchronous invocations waiting or running at once, per stack.
+pub(crate) const MAX_PENDING_EVENTS: usize = 10_000;
 
 /// How the caller wants the function run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +101,18 @@ pub(crate) async fn invoke(
     match kind {
         InvocationType::DryRun => Ok(with_request_id(StatusCode::NO_CONTENT.into_response())),
         InvocationType::Event => {
+            let Ok(permit) = Arc::clone(&api.inner.pending_events).try_acquire_owned() else {
+                return Err(ApiError(ServiceError::with_status(
+                    429,
+                    "TooManyRequestsException",
+                    format!(
+                        "Rate Exceeded. {MAX_PENDING_EVENTS} asynchronous invocations are already waiting or running"
+                    ),
+                )));
+            };
             let invoker = Arc::clone(&api.inner.invoker);
             tokio::spawn(async move {
+                let _permit = permit;
                 match invoker.invoke_raw(&function, payload).await {
                     Ok(_) => tracing::debug!(function, "asynchronous invocation done"),
                     Err(e) => {

@@ -13,6 +13,8 @@
 //! | `GetFunction` | `GET /2015-03-31/functions/{FunctionName}` |
 //! | `GetFunctionConfiguration` | `GET /2015-03-31/functions/{FunctionName}/configuration` |
 //!
+//! Any other method or path under the prefix gets a `501 NotImplemented` naming it.
+//!
 //! `{FunctionName}` is a name, a function ARN or a partial ARN
 //! (`123456789012:function:name`), optionally with the `$LATEST` qualifier;
 //! the local stack has no published versions or aliases.
@@ -27,12 +29,13 @@ mod errors;
 mod invoke;
 mod list;
 mod names;
+mod unsupported;
 
 use std::sync::Arc;
 
 use axum::{
     Router,
-    routing::{get, post},
+    routing::{any, get, post},
 };
 use wsflow_aws_wire::{Account, LambdaInvoker};
 
@@ -53,6 +56,8 @@ struct Inner {
     /// by name.
     functions: Vec<config::Configuration>,
     invoker: Arc<dyn LambdaInvoker>,
+    /// Permits for asynchronous invocations ([`invoke::MAX_PENDING_EVENTS`]).
+    pending_events: Arc<tokio::sync::Semaphore>,
 }
 
 impl LambdaApi {
@@ -73,6 +78,7 @@ impl LambdaApi {
                 account,
                 functions,
                 invoker,
+                pending_events: Arc::new(tokio::sync::Semaphore::new(invoke::MAX_PENDING_EVENTS)),
             }),
         }
     }
@@ -80,12 +86,29 @@ impl LambdaApi {
     /// The API's routes, every one under [`PATH_PREFIX`], without a fallback.
     pub fn router(&self) -> Router {
         let p = |path: &str| format!("{PATH_PREFIX}{path}");
+        let other = || any(unsupported::not_implemented);
         Router::new()
-            .route(PATH_PREFIX, get(list::list_functions))
-            .route(&p("/"), get(list::list_functions))
-            .route(&p("/{name}"), get(list::get_function))
-            .route(&p("/{name}/configuration"), get(list::get_configuration))
-            .route(&p("/{name}/invocations"), post(invoke::invoke))
+            .route(
+                PATH_PREFIX,
+                get(list::list_functions).fallback(unsupported::not_implemented),
+            )
+            .route(
+                &p("/"),
+                get(list::list_functions).fallback(unsupported::not_implemented),
+            )
+            .route(
+                &p("/{name}"),
+                get(list::get_function).fallback(unsupported::not_implemented),
+            )
+            .route(
+                &p("/{name}/configuration"),
+                get(list::get_configuration).fallback(unsupported::not_implemented),
+            )
+            .route(
+                &p("/{name}/invocations"),
+                post(invoke::invoke).fallback(unsupported::not_implemented),
+            )
+            .route(&p("/{name}/{*rest}"), other())
             .with_state(self.clone())
     }
 

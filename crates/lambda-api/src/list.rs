@@ -62,14 +62,19 @@ pub(crate) async fn list_functions(
     Ok(with_request_id(Json(body).into_response()))
 }
 
-/// `GET /2015-03-31/functions/{FunctionName}`.
+/// `GET /2015-03-31/functions/{FunctionName}`: the configuration and `Code`, whose
+/// `Location` is a `file://` URL of the function's code on this machine (on AWS, a presigned
+/// S3 URL of the deployment package).
 pub(crate) async fn get_function(
     State(api): State<LambdaApi>,
     Path(name): Path<String>,
     Query(q): Query<QualifierQuery>,
 ) -> Result<Response, ApiError> {
     let config = api.function(&name, q.qualifier.as_deref())?;
-    let body = json!({ "Configuration": config });
+    let mut body = json!({ "Configuration": config });
+    if let Some(location) = &config.code_location {
+        body["Code"] = json!({"RepositoryType": "S3", "Location": location});
+    }
     Ok(with_request_id(Json(body).into_response()))
 }
 

@@ -259,3 +259,85 @@ async fn list_pages_and_get_describes() {
     assert_eq!(got["Configuration"]["Runtime"], "provided.al2023");
     assert_eq!(got["Configuration"]["Timeout"], 3);
 }
+
+#[tokio::test]
+async fn other_operations_get_a_clear_not_implemented() {
+    let router = api(Arc::new(Fake::default()));
+    for (method, uri) in [
+        ("DELETE", "/2015-03-31/functions/a-fn"),
+        ("POST", "/2015-03-31/functions"),
+        ("PUT", "/2015-03-31/functions/a-fn/code"),
+        ("PUT", "/2015-03-31/functions/a-fn/configuration"),
+        ("GET", "/2015-03-31/functions/a-fn/invocations"),
+    ] {
+        let (status, headers, body) = call(&router, method, uri, &[], "").await;
+        assert_eq!(status, 501, "{method} {uri}: {body}");
+        assert_eq!(headers["x-amzn-errortype"], "NotImplemented");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(&format!("{method} {uri}")), "{message}");
+        assert!(message.contains("Invoke, ListFunctions"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn get_function_gives_the_code_location() {
+    let fake = Arc::new(Fake::default());
+    let functions = vec![FunctionConfig {
+        name: "with-code".into(),
+        runtime: "python3.12".into(),
+        handler: "app.handler".into(),
+        code_location: Some("file:///srv/app/src".into()),
+        ..FunctionConfig::default()
+    }];
+    let router = LambdaApi::new(Account::default(), functions, fake).router();
+    let (status, _, body) = call(&router, "GET", "/2015-03-31/functions/with-code", &[], "").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body["Code"],
+        json!({"RepositoryType": "S3", "Location": "file:///srv/app/src"})
+    );
+    assert!(body["Configuration"].get("CodeLocation").is_none());
+}
+
+/// An invoker that never answers: asynchronous invocations pile up.
+struct Stuck;
+
+impl LambdaInvoker for Stuck {
+    fn invoke<'a>(
+        &'a self,
+        _function: &'a str,
+        _payload: Value,
+    ) -> BoxFuture<'a, Result<Value, LambdaInvokeError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn asynchronous_invocations_are_bounded() {
+    let functions = vec![FunctionConfig {
+        name: "slow".into(),
+        ..FunctionConfig::default()
+    }];
+    let router = LambdaApi::new(Account::default(), functions, Arc::new(Stuck)).router();
+    let uri = "/2015-03-31/functions/slow/invocations";
+    let event = [("x-amz-invocation-type", "Event")];
+    for i in 0..crate::invoke::MAX_PENDING_EVENTS {
+        let (status, _, body) = call(&router, "POST", uri, &event, "{}").await;
+        assert_eq!(status, 202, "event {i}: {body}");
+    }
+    let (status, headers, body) = call(&router, "POST", uri, &event, "{}").await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(headers["x-amzn-errortype"], "TooManyRequestsException");
+    // Synchronous invocations are not refused by the asynchronous bound.
+    let (status, _, _) = call(
+        &router,
+        "POST",
+        uri,
+        &[("x-amz-invocation-type", "DryRun")],
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 204);
+}
