@@ -15,8 +15,10 @@
 //! * locating or building the function binaries with cargo ([`build`]);
 //! * Python and Node.js functions, and the runtimes it cannot run
 //!   ([`runtimes`]);
-//! * swapping a function's executable while it serves
-//!   ([`LambdaHost::replace_executable`], `pool/swap.rs`): old processes retire once idle.
+//! * changing the set of functions and their configuration while it serves
+//!   ([`LambdaHost::add_function`], [`LambdaHost::remove_function`],
+//!   [`LambdaHost::update_function`], [`LambdaHost::replace_executable`],
+//!   `pool/swap.rs`): old processes retire once idle.
 //!
 //! # Design
 //!
