@@ -56,49 +56,9 @@ pub async fn start(
     let mut specs = Vec::new();
     let mut rust = Vec::new();
     for f in &app.functions {
-        let code_uri = std::path::absolute(&f.code_uri)?;
-        let mut spec = FunctionSpec::new(f.name.clone(), code_uri.join("bootstrap"));
-        spec.environment = local_environment(&f.environment, endpoint, account);
-        spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
-        spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
-        spec.handler = f.handler.clone();
-        spec.max_concurrency = usize::from(args.function_concurrency);
-        let inline = f.inline_code.as_deref();
-        let launch = match RuntimeKind::of(&f.runtime) {
-            RuntimeKind::Provided => {
-                // A prebuilt `bootstrap` in CodeUri runs as is; otherwise
-                // the function is a cargo binary.
-                if f.binary.is_some() || !spec.executable.is_file() {
-                    rust.push(specs.len());
-                }
-                None
-            }
-            RuntimeKind::Python => Some(runtimes::python::launch(
-                &f.name, &f.runtime, &f.handler, &code_uri, inline, &cache_dir,
-            )),
-            RuntimeKind::Node => Some(runtimes::node::launch(
-                &f.name, &f.runtime, &f.handler, &code_uri, inline, &cache_dir,
-            )),
-            RuntimeKind::Unsupported(runtime) => Some(Err(RuntimeError::Unsupported(runtime))),
-        };
-        match launch {
-            None => {}
-            Some(Ok(launch)) => {
-                for w in &launch.warnings {
-                    eprintln!("wsflow: warning: {w}");
-                }
-                let mut env = launch.environment;
-                env.append(&mut spec.environment);
-                spec.environment = env;
-                spec.executable = launch.executable;
-                spec.args = launch.args;
-                spec.working_dir = Some(launch.working_dir);
-            }
-            Some(Err(e)) => {
-                let reason = format!("Resource {} (Runtime {}): {e}", f.logical_id, f.runtime);
-                eprintln!("wsflow: warning: {reason}; its invocations will fail");
-                spec.unavailable = Some(reason);
-            }
+        let (spec, cargo) = host_spec(f, args, endpoint, account, &cache_dir)?;
+        if cargo {
+            rust.push(specs.len());
         }
         specs.push(spec);
     }
@@ -109,20 +69,12 @@ pub async fn start(
     };
     if !rust.is_empty() {
         let rust_fns: Vec<_> = rust.iter().map(|&i| &app.functions[i]).collect();
-        let (options, executables) = rust_executables(&rust_fns, args, template_dir).await?;
-        for (&i, (exe, target)) in rust.iter().zip(executables) {
-            built.functions.push(BuiltFunction {
-                name: specs[i].name.clone(),
-                prebuilt: options
-                    .prebuilt_dir
-                    .as_ref()
-                    .is_some_and(|d| exe == d.join(&target.bin)),
-                target,
-                executable: exe.clone(),
-            });
-            specs[i].executable = exe;
+        let (options, functions) = build_rust(&rust_fns, args, template_dir).await?;
+        for (&i, f) in rust.iter().zip(&functions) {
+            specs[i].executable = f.executable.clone();
         }
         built.options = options;
+        built.functions = functions;
     }
     let options = HostOptions {
         region: account.region.clone(),
@@ -133,6 +85,85 @@ pub async fn start(
         .await
         .context("starting the functions")?;
     Ok((host, built))
+}
+
+/// Locates or builds the executables of the cargo functions `functions`
+/// (in order), as at start-up.
+pub async fn build_rust(
+    functions: &[&Function],
+    args: &UpArgs,
+    template_dir: &Path,
+) -> anyhow::Result<(BuildOptions, Vec<BuiltFunction>)> {
+    let (options, executables) = rust_executables(functions, args, template_dir).await?;
+    let built = functions
+        .iter()
+        .zip(executables)
+        .map(|(f, (exe, target))| BuiltFunction {
+            name: f.name.clone(),
+            prebuilt: options
+                .prebuilt_dir
+                .as_ref()
+                .is_some_and(|d| exe == d.join(&target.bin)),
+            target,
+            executable: exe,
+        })
+        .collect();
+    Ok((options, built))
+}
+
+/// The host's configuration of function `f`, and whether its executable is
+/// a cargo binary still to be located or built (the spec's `executable` is
+/// then a placeholder). A runtime the stack cannot run gives a spec whose
+/// invocations fail with the reason (printed here).
+pub fn host_spec(
+    f: &Function,
+    args: &UpArgs,
+    endpoint: &str,
+    account: &Account,
+    cache_dir: &Path,
+) -> anyhow::Result<(FunctionSpec, bool)> {
+    let code_uri = std::path::absolute(&f.code_uri)?;
+    let mut spec = FunctionSpec::new(f.name.clone(), code_uri.join("bootstrap"));
+    spec.environment = local_environment(&f.environment, endpoint, account);
+    spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
+    spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
+    spec.handler = f.handler.clone();
+    spec.max_concurrency = usize::from(args.function_concurrency);
+    let inline = f.inline_code.as_deref();
+    let launch = match RuntimeKind::of(&f.runtime) {
+        RuntimeKind::Provided => {
+            // A prebuilt `bootstrap` in CodeUri runs as is; otherwise the
+            // function is a cargo binary.
+            let cargo = f.binary.is_some() || !spec.executable.is_file();
+            return Ok((spec, cargo));
+        }
+        RuntimeKind::Python => runtimes::python::launch(
+            &f.name, &f.runtime, &f.handler, &code_uri, inline, cache_dir,
+        ),
+        RuntimeKind::Node => runtimes::node::launch(
+            &f.name, &f.runtime, &f.handler, &code_uri, inline, cache_dir,
+        ),
+        RuntimeKind::Unsupported(runtime) => Err(RuntimeError::Unsupported(runtime)),
+    };
+    match launch {
+        Ok(launch) => {
+            for w in &launch.warnings {
+                eprintln!("wsflow: warning: {w}");
+            }
+            let mut env = launch.environment;
+            env.append(&mut spec.environment);
+            spec.environment = env;
+            spec.executable = launch.executable;
+            spec.args = launch.args;
+            spec.working_dir = Some(launch.working_dir);
+        }
+        Err(e) => {
+            let reason = format!("Resource {} (Runtime {}): {e}", f.logical_id, f.runtime);
+            eprintln!("wsflow: warning: {reason}; its invocations will fail");
+            spec.unavailable = Some(reason);
+        }
+    }
+    Ok((spec, false))
 }
 
 /// The executables of the Rust (cargo) functions, in order, with their
