@@ -129,11 +129,11 @@ fn rewatch(
     }
     watched.retain(|dir, mode| wanted.get(dir) == Some(mode));
     for (dir, mode) in wanted {
-        if !watched.contains_key(&dir) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = watched.entry(dir) {
             watcher
-                .watch(&dir, mode)
-                .with_context(|| format!("watching {}", dir.display()))?;
-            watched.insert(dir, mode);
+                .watch(slot.key(), mode)
+                .with_context(|| format!("watching {}", slot.key().display()))?;
+            slot.insert(mode);
         }
     }
     Ok(())

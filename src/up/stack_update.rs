@@ -233,6 +233,9 @@ pub async fn plan(old: &App, new: &App, live: &Live, built: &Built) -> anyhow::R
         next.functions.extend(fresh);
         next_built = Some(next);
     }
+    for spec in functions_added.iter().chain(&functions_updated) {
+        check_executable(spec)?;
+    }
     let built_names =
         |b: &Built| -> Vec<String> { b.functions.iter().map(|f| f.name.clone()).collect() };
     if !functions_gone.is_empty() {
