@@ -205,6 +205,32 @@ const TABLE_AND_ROUTE: &str = r#"
            "Item": {"pk": {"S": "$input.path('$.id')"}, "data": {"S": "$input.path('$.data')"}}}
 "#;
 
+const BAD_TABLE_AND_ROUTE: &str = r#"
+  BadTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: reload-bad
+      AttributeDefinitions:
+        - AttributeName: other
+          AttributeType: S
+      KeySchema:
+        - AttributeName: pk
+          KeyType: HASH
+  BadRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: bad
+      RouteResponseSelectionExpression: $default
+      Target: !Sub "integrations/${BadIntegration}"
+  BadIntegration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${FnB.Arn}/invocations"
+"#;
+
 const QUEUE_AND_FUNCTION: &str = r#"
   JobsQueue:
     Type: AWS::SQS::Queue
@@ -288,6 +314,28 @@ async fn tables_queues_and_functions_reload_with_the_connection_open() {
         let scan = out.json("aws dynamodb scan");
         assert_eq!(scan["Items"][0]["pk"]["S"], "item-1", "{scan}");
     }
+
+    // A save the stack cannot serve (a key without an attribute
+    // definition) applies nothing, not even the valid route beside it.
+    let good = std::fs::read_to_string(&template).unwrap();
+    append(&template, BAD_TABLE_AND_ROUTE);
+    let line = lines_until(&stack, "reload of template.yaml failed", 60)
+        .pop()
+        .unwrap();
+    assert!(
+        (line.contains("reload-bad") || line.contains("BadTable"))
+            && line.contains("last good version keeps serving"),
+        "{line}"
+    );
+    assert_eq!(ask(&mut ws, "bad").await, "v1 from wsflow-FnA");
+    let (status, _) = stack
+        .aws_json(
+            "DynamoDB_20120810.DescribeTable",
+            json!({"TableName": "reload-bad"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    std::fs::write(&template, good).unwrap();
 
     // One save: a queue, a new function fed by it (built, registered), its
     // route, and an environment variable for FnA.
