@@ -452,7 +452,7 @@ impl Plan {
         out.push("function", &functions);
         if let Some(b) = self.build_time {
             out.parts.push(format!(
-                "cargo built the new code in {:.1} s",
+                "new function code ready in {:.1} s",
                 b.as_secs_f64()
             ));
         }
