@@ -51,87 +51,16 @@ pub async fn start(
     template_dir: &Path,
     endpoint: &str,
     account: &Account,
-) -> anyhow::Result<(LambdaHost, Built)> {
+) -> anyhow::Result<(LambdaHost, Built, RuntimeHosts)> {
     let cache_dir = std::path::absolute(&args.data_dir)?.join("runtimes");
-    let packages_dir = match &args.runtime_packages_dir {
-        Some(dir) => std::path::absolute(dir)?,
-        None => cache_dir.clone(),
-    };
-    let kinds: Vec<RuntimeKind> = app
-        .functions
-        .iter()
-        .map(|f| RuntimeKind::of(&f.runtime))
-        .collect();
-    // What the runtimes ship (the AWS SDK v3, boto3): installed once, before
-    // the functions start, off the async threads.
-    let node = prepare_if(
-        kinds.contains(&RuntimeKind::Node),
-        &packages_dir,
-        node::prepare,
-    )
-    .await?;
-    let python = prepare_if(
-        kinds.contains(&RuntimeKind::Python),
-        &packages_dir,
-        python::prepare,
-    )
-    .await?;
-    for w in node
-        .iter()
-        .flat_map(|h| &h.warnings)
-        .chain(python.iter().flat_map(|h| &h.warnings))
-    {
-        eprintln!("wsflow: warning: {w}");
-    }
+    let mut runtimes = RuntimeHosts::new(args)?;
+    runtimes.prepare_for(&app.functions).await?;
     let mut specs = Vec::new();
     let mut rust = Vec::new();
-    for (f, kind) in app.functions.iter().zip(kinds) {
-        let code_uri = std::path::absolute(&f.code_uri)?;
-        let mut spec = FunctionSpec::new(f.name.clone(), code_uri.join("bootstrap"));
-        spec.environment = local_environment(&f.environment, endpoint, account);
-        spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
-        spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
-        spec.handler = f.handler.clone();
-        spec.max_concurrency = usize::from(args.function_concurrency);
-        let code = FunctionCode {
-            function: &f.name,
-            runtime: &f.runtime,
-            handler: &f.handler,
-            code_uri: &code_uri,
-            inline_code: f.inline_code.as_deref(),
-        };
-        let launch = match kind {
-            RuntimeKind::Provided => {
-                // A prebuilt `bootstrap` in CodeUri runs as is; otherwise
-                // the function is a cargo binary.
-                if f.binary.is_some() || !spec.executable.is_file() {
-                    rust.push(specs.len());
-                }
-                None
-            }
-            RuntimeKind::Python => python
-                .as_ref()
-                .map(|host| python::launch(&code, host, &cache_dir)),
-            RuntimeKind::Node => node
-                .as_ref()
-                .map(|host| node::launch(&code, host, &cache_dir)),
-            RuntimeKind::Unsupported(runtime) => Some(Err(RuntimeError::Unsupported(runtime))),
-        };
-        match launch {
-            None => {}
-            Some(Ok(launch)) => {
-                let mut env = launch.environment;
-                env.append(&mut spec.environment);
-                spec.environment = env;
-                spec.executable = launch.executable;
-                spec.args = launch.args;
-                spec.working_dir = Some(launch.working_dir);
-            }
-            Some(Err(e)) => {
-                let reason = format!("Resource {} (Runtime {}): {e}", f.logical_id, f.runtime);
-                eprintln!("wsflow: warning: {reason}; its invocations will fail");
-                spec.unavailable = Some(reason);
-            }
+    for f in &app.functions {
+        let (spec, cargo) = host_spec(f, args, endpoint, account, &cache_dir, &runtimes)?;
+        if cargo {
+            rust.push(specs.len());
         }
         specs.push(spec);
     }
@@ -142,20 +71,12 @@ pub async fn start(
     };
     if !rust.is_empty() {
         let rust_fns: Vec<_> = rust.iter().map(|&i| &app.functions[i]).collect();
-        let (options, executables) = rust_executables(&rust_fns, args, template_dir).await?;
-        for (&i, (exe, target)) in rust.iter().zip(executables) {
-            built.functions.push(BuiltFunction {
-                name: specs[i].name.clone(),
-                prebuilt: options
-                    .prebuilt_dir
-                    .as_ref()
-                    .is_some_and(|d| exe == d.join(&target.bin)),
-                target,
-                executable: exe.clone(),
-            });
-            specs[i].executable = exe;
+        let (options, functions) = build_rust(&rust_fns, args, template_dir).await?;
+        for (&i, f) in rust.iter().zip(&functions) {
+            specs[i].executable = f.executable.clone();
         }
         built.options = options;
+        built.functions = functions;
     }
     let options = HostOptions {
         region: account.region.clone(),
@@ -165,25 +86,163 @@ pub async fn start(
     let host = LambdaHost::start(specs, options)
         .await
         .context("starting the functions")?;
-    Ok((host, built))
+    Ok((host, built, runtimes))
 }
 
-/// Runs a runtime's one-time set-up (`prepare`, which may install packages
-/// for a minute) on a blocking thread when the template has such a
-/// function.
-async fn prepare_if<T: Send + 'static>(
-    needed: bool,
+/// The Python and Node.js runtimes' one-time set-up (the interpreter found,
+/// what the Lambda runtime ships installed: the AWS SDK v3, boto3), done when
+/// a function of that runtime first appears: at start-up, or in a `--watch`
+/// reload that adds one.
+pub struct RuntimeHosts {
+    packages_dir: PathBuf,
+    node: Option<node::NodeHost>,
+    python: Option<python::PythonHost>,
+}
+
+impl RuntimeHosts {
+    /// Nothing prepared yet; packages go to `--runtime-packages-dir`, else
+    /// `<data-dir>/runtimes`.
+    pub fn new(args: &UpArgs) -> anyhow::Result<Self> {
+        let packages_dir = match &args.runtime_packages_dir {
+            Some(dir) => std::path::absolute(dir)?,
+            None => std::path::absolute(&args.data_dir)?.join("runtimes"),
+        };
+        Ok(Self {
+            packages_dir,
+            node: None,
+            python: None,
+        })
+    }
+
+    /// Prepares, off the async threads, each runtime `functions` use that is
+    /// not prepared yet (an install may take a minute), printing what the
+    /// user should know.
+    pub async fn prepare_for(&mut self, functions: &[Function]) -> anyhow::Result<()> {
+        let uses = |kind: RuntimeKind| {
+            functions
+                .iter()
+                .any(|f| RuntimeKind::of(&f.runtime) == kind)
+        };
+        if self.node.is_none() && uses(RuntimeKind::Node) {
+            let host = prepare(&self.packages_dir, node::prepare).await?;
+            warn_all(&host.warnings);
+            self.node = Some(host);
+        }
+        if self.python.is_none() && uses(RuntimeKind::Python) {
+            let host = prepare(&self.packages_dir, python::prepare).await?;
+            warn_all(&host.warnings);
+            self.python = Some(host);
+        }
+        Ok(())
+    }
+}
+
+fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("wsflow: warning: {w}");
+    }
+}
+
+/// Runs a runtime's one-time set-up on a blocking thread.
+async fn prepare<T: Send + 'static>(
     packages_dir: &Path,
     prepare: fn(&Path) -> T,
-) -> anyhow::Result<Option<T>> {
-    if !needed {
-        return Ok(None);
-    }
+) -> anyhow::Result<T> {
     let dir = packages_dir.to_path_buf();
-    let host = tokio::task::spawn_blocking(move || prepare(&dir))
+    tokio::task::spawn_blocking(move || prepare(&dir))
         .await
-        .context("preparing a function runtime")?;
-    Ok(Some(host))
+        .context("preparing a function runtime")
+}
+
+/// Locates or builds the executables of the cargo functions `functions`
+/// (in order), as at start-up.
+pub async fn build_rust(
+    functions: &[&Function],
+    args: &UpArgs,
+    template_dir: &Path,
+) -> anyhow::Result<(BuildOptions, Vec<BuiltFunction>)> {
+    let (options, executables) = rust_executables(functions, args, template_dir).await?;
+    let built = functions
+        .iter()
+        .zip(executables)
+        .map(|(f, (exe, target))| BuiltFunction {
+            name: f.name.clone(),
+            prebuilt: options
+                .prebuilt_dir
+                .as_ref()
+                .is_some_and(|d| exe == d.join(&target.bin)),
+            target,
+            executable: exe,
+        })
+        .collect();
+    Ok((options, built))
+}
+
+/// The host's configuration of function `f`, and whether its executable is
+/// a cargo binary still to be located or built (the spec's `executable` is
+/// then a placeholder). A runtime the stack cannot run gives a spec whose
+/// invocations fail with the reason (printed here). `runtimes` must have been
+/// prepared for `f` ([`RuntimeHosts::prepare_for`]).
+pub fn host_spec(
+    f: &Function,
+    args: &UpArgs,
+    endpoint: &str,
+    account: &Account,
+    cache_dir: &Path,
+    runtimes: &RuntimeHosts,
+) -> anyhow::Result<(FunctionSpec, bool)> {
+    let code_uri = std::path::absolute(&f.code_uri)?;
+    let mut spec = FunctionSpec::new(f.name.clone(), code_uri.join("bootstrap"));
+    spec.environment = local_environment(&f.environment, endpoint, account);
+    spec.timeout = Duration::from_secs(f.timeout_seconds.max(1));
+    spec.memory_mb = u32::try_from(f.memory_mb).unwrap_or(u32::MAX);
+    spec.handler = f.handler.clone();
+    spec.max_concurrency = usize::from(args.function_concurrency);
+    let code = FunctionCode {
+        function: &f.name,
+        runtime: &f.runtime,
+        handler: &f.handler,
+        code_uri: &code_uri,
+        inline_code: f.inline_code.as_deref(),
+    };
+    let unprepared = || RuntimeError::InterpreterMissing {
+        runtime: f.runtime.clone(),
+        program: f.runtime.clone(),
+        cause: "the runtime was not prepared".into(),
+    };
+    let launch = match RuntimeKind::of(&f.runtime) {
+        RuntimeKind::Provided => {
+            // A prebuilt `bootstrap` in CodeUri runs as is; otherwise the
+            // function is a cargo binary.
+            let cargo = f.binary.is_some() || !spec.executable.is_file();
+            return Ok((spec, cargo));
+        }
+        RuntimeKind::Python => match &runtimes.python {
+            Some(host) => python::launch(&code, host, cache_dir),
+            None => Err(unprepared()),
+        },
+        RuntimeKind::Node => match &runtimes.node {
+            Some(host) => node::launch(&code, host, cache_dir),
+            None => Err(unprepared()),
+        },
+        RuntimeKind::Unsupported(runtime) => Err(RuntimeError::Unsupported(runtime)),
+    };
+    match launch {
+        Ok(launch) => {
+            let mut env = launch.environment;
+            env.append(&mut spec.environment);
+            spec.environment = env;
+            spec.executable = launch.executable;
+            spec.args = launch.args;
+            spec.working_dir = Some(launch.working_dir);
+        }
+        Err(e) => {
+            let reason = format!("Resource {} (Runtime {}): {e}", f.logical_id, f.runtime);
+            eprintln!("wsflow: warning: {reason}; its invocations will fail");
+            spec.unavailable = Some(reason);
+        }
+    }
+    Ok((spec, false))
 }
 
 /// The executables of the Rust (cargo) functions, in order, with their

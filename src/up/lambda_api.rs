@@ -9,8 +9,12 @@ use wsflow_template::App;
 
 /// The Lambda API over `app`'s functions.
 pub fn new(app: &App, account: &Account, lambda: Arc<dyn LambdaInvoker>) -> LambdaApi {
-    let functions = app
-        .functions
+    LambdaApi::new(account.clone(), configs(app), lambda)
+}
+
+/// `app`'s functions as the Lambda API describes them.
+pub fn configs(app: &App) -> Vec<FunctionConfig> {
+    app.functions
         .iter()
         .map(|f| FunctionConfig {
             name: f.name.clone(),
@@ -25,6 +29,5 @@ pub fn new(app: &App, account: &Account, lambda: Arc<dyn LambdaInvoker>) -> Lamb
                 None => format!("file://{}", f.code_uri.display()),
             }),
         })
-        .collect();
-    LambdaApi::new(account.clone(), functions, lambda)
+        .collect()
 }

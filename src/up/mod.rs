@@ -6,11 +6,13 @@
 //! signal stops them in reverse order.
 
 mod api;
+mod event_sources;
 mod functions;
 mod lambda_api;
 mod rebuild;
 mod services;
 mod shutdown;
+mod stack_update;
 mod watch;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -64,8 +66,10 @@ pub struct UpArgs {
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub function_concurrency: u16,
     /// Watch template.yaml, the state machine definition files and the functions'
-    /// sources: an edit is applied without a restart (definitions as UpdateStateMachine,
-    /// routes and integrations with connections kept open, functions rebuilt and swapped).
+    /// sources: an edit is applied without a restart, as a stack update (definitions as
+    /// UpdateStateMachine, routes and integrations with connections kept open, functions,
+    /// tables, queues, topics and state machines created, updated and deleted, functions
+    /// rebuilt and swapped).
     #[arg(long)]
     pub watch: bool,
     /// An AWS Step Functions Local MockConfigFile: StartExecution and StartSyncExecution
@@ -128,7 +132,8 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
 
     eprintln!("wsflow: starting {} function(s)", app.functions.len());
-    let (host, built) = functions::start(&app, &args, &template_dir, &endpoint, &account).await?;
+    let (host, built, runtimes) =
+        functions::start(&app, &args, &template_dir, &endpoint, &account).await?;
     let lambda: Arc<dyn LambdaInvoker> = Arc::new(host.clone());
 
     let local = services::start(&app, &args, &endpoint, &account, lambda.clone())?;
@@ -140,10 +145,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     };
     let gateway = Gateway::new(api, backends.clone()).context("the WebSocket API")?;
 
+    let lambda_api = lambda_api::new(&app, &account, lambda.clone());
     let mut edge = Edge::builder()
         .endpoint(endpoint.clone())
         .fallback(gateway.router())
-        .rest(lambda_api::new(&app, &account, lambda.clone()).router());
+        .rest(lambda_api.router());
     for service in local.all() {
         edge = edge.service(service);
     }
@@ -176,6 +182,9 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
     );
 
     if args.watch {
+        let rebuilder = rebuild::spawn(host.clone(), built.clone())
+            .await
+            .context("--watch")?;
         watch::spawn(
             watch::Source {
                 template: args.template.clone(),
@@ -183,19 +192,27 @@ pub async fn up(args: UpArgs) -> anyhow::Result<()> {
                 ctx: ctx.clone(),
             },
             app.clone(),
-            watch::Live {
+            stack_update::Live {
                 sfn: local.sfn.clone(),
                 gateway: gateway.clone(),
                 backends,
+                host: host.clone(),
+                lambda_api,
+                dynamodb: local.dynamodb.clone(),
+                sqs: local.sqs.clone(),
+                sns: local.sns.clone(),
+                event_sources: local.event_sources.clone(),
+                rebuilder,
                 account: account.clone(),
+                endpoint: endpoint.clone(),
                 port,
+                template_dir: template_dir.clone(),
                 args: args.clone(),
+                runtimes: tokio::sync::Mutex::new(runtimes),
             },
+            built,
         )
         .context("--watch")?;
-        rebuild::spawn(host.clone(), built)
-            .await
-            .context("--watch")?;
     }
 
     // Standard executions a crash or a stop left RUNNING continue from their

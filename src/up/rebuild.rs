@@ -13,6 +13,9 @@
 //!
 //! A function taken from `--functions-dir` was built by someone else: its
 //! binary file itself is watched and swapped in when it changes.
+//!
+//! A template reload that adds, removes or moves functions hands the new
+//! set over with [`Rebuilder::set`]; the watched directories follow it.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -35,32 +38,125 @@ use super::functions::{Built, BuiltFunction};
 /// binary in several).
 const SETTLE: Duration = Duration::from_millis(150);
 
-/// Starts watching the functions' sources (and prebuilt binaries); runs
-/// until the process ends.
-pub async fn spawn(host: LambdaHost, built: Built) -> anyhow::Result<()> {
-    let mut sources: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
-    let cargo_built: Vec<&BuiltFunction> = built.functions.iter().filter(|f| !f.prebuilt).collect();
-    if !cargo_built.is_empty() {
-        let packages = source_dirs(&built).await?;
-        for f in &cargo_built {
-            let Some(package) = &f.target.package else {
+/// What is watched: source directories (with the binaries built from each)
+/// and prebuilt binary files (with their binary names).
+#[derive(Default)]
+struct WatchSet {
+    sources: BTreeMap<PathBuf, BTreeSet<String>>,
+    binaries: BTreeMap<PathBuf, String>,
+}
+
+impl WatchSet {
+    /// The sources and binaries of `built`'s functions.
+    async fn of(built: &Built) -> anyhow::Result<WatchSet> {
+        let mut sources: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+        let cargo_built: Vec<&BuiltFunction> =
+            built.functions.iter().filter(|f| !f.prebuilt).collect();
+        if !cargo_built.is_empty() {
+            let packages = source_dirs(built).await?;
+            for f in &cargo_built {
+                let Some(package) = &f.target.package else {
+                    continue;
+                };
+                for dir in packages.get(package).into_iter().flatten() {
+                    sources
+                        .entry(dir.clone())
+                        .or_default()
+                        .insert(f.target.bin.clone());
+                }
+            }
+        }
+        let binaries = built
+            .functions
+            .iter()
+            .filter(|f| f.prebuilt)
+            .map(|f| (absolute(&f.executable), f.target.bin.clone()))
+            .collect();
+        Ok(WatchSet { sources, binaries })
+    }
+
+    /// The directories to watch, and whether recursively.
+    fn dirs(&self) -> BTreeMap<PathBuf, RecursiveMode> {
+        let mut dirs: BTreeMap<PathBuf, RecursiveMode> = self
+            .binaries
+            .keys()
+            .filter_map(|p| p.parent())
+            .map(|d| (d.to_path_buf(), RecursiveMode::NonRecursive))
+            .collect();
+        for dir in self.sources.keys() {
+            dirs.insert(dir.clone(), RecursiveMode::Recursive);
+        }
+        dirs
+    }
+
+    /// Adds the binaries that `paths` call for to `rebuild` (a source
+    /// changed) or `swap` (a prebuilt binary changed).
+    fn changed_bins(
+        &self,
+        paths: Vec<PathBuf>,
+        rebuild: &mut BTreeSet<String>,
+        swap: &mut BTreeSet<String>,
+    ) {
+        for p in paths {
+            if let Some(bin) = self.binaries.get(&p) {
+                swap.insert(bin.clone());
                 continue;
-            };
-            for dir in packages.get(package).into_iter().flatten() {
-                sources
-                    .entry(dir.clone())
-                    .or_default()
-                    .insert(f.target.bin.clone());
+            }
+            if !is_source(&p) {
+                continue;
+            }
+            for (dir, bins) in &self.sources {
+                if p.starts_with(dir) && !p.strip_prefix(dir).is_ok_and(in_target) {
+                    rebuild.extend(bins.iter().cloned());
+                }
             }
         }
     }
-    let binaries: BTreeMap<PathBuf, String> = built
-        .functions
-        .iter()
-        .filter(|f| f.prebuilt)
-        .map(|f| (absolute(&f.executable), f.target.bin.clone()))
-        .collect();
+}
 
+/// Watches `set`'s directories: new ones are added, ones no longer needed
+/// dropped.
+fn rewatch(
+    watcher: &mut notify::RecommendedWatcher,
+    watched: &mut BTreeMap<PathBuf, RecursiveMode>,
+    set: &WatchSet,
+) -> anyhow::Result<()> {
+    let wanted = set.dirs();
+    for (dir, mode) in watched.iter() {
+        if wanted.get(dir) != Some(mode) {
+            let _ = watcher.unwatch(dir);
+        }
+    }
+    watched.retain(|dir, mode| wanted.get(dir) == Some(mode));
+    for (dir, mode) in wanted {
+        if let std::collections::btree_map::Entry::Vacant(slot) = watched.entry(dir) {
+            watcher
+                .watch(slot.key(), mode)
+                .with_context(|| format!("watching {}", slot.key().display()))?;
+            slot.insert(mode);
+        }
+    }
+    Ok(())
+}
+
+/// Tells the source watcher which functions are cargo-built or prebuilt
+/// now (after a template reload added, removed or moved some).
+#[derive(Clone)]
+pub struct Rebuilder {
+    tx: tokio::sync::mpsc::UnboundedSender<Built>,
+}
+
+impl Rebuilder {
+    /// Watches `built`'s functions from now on.
+    pub fn set(&self, built: Built) {
+        let _ = self.tx.send(built);
+    }
+}
+
+/// Starts watching the functions' sources (and prebuilt binaries); runs
+/// until the process ends.
+pub async fn spawn(host: LambdaHost, built: Built) -> anyhow::Result<Rebuilder> {
+    let mut set = WatchSet::of(&built).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
@@ -69,53 +165,48 @@ pub async fn spawn(host: LambdaHost, built: Built) -> anyhow::Result<()> {
             let _ = tx.send(event.paths);
         }
     })?;
-    for dir in sources.keys() {
-        watcher
-            .watch(dir, RecursiveMode::Recursive)
-            .with_context(|| format!("watching {}", dir.display()))?;
-    }
-    let bin_dirs: BTreeSet<&Path> = binaries.keys().filter_map(|p| p.parent()).collect();
-    for dir in bin_dirs {
-        watcher
-            .watch(dir, RecursiveMode::NonRecursive)
-            .with_context(|| format!("watching {}", dir.display()))?;
-    }
+    let mut watched = BTreeMap::new();
+    rewatch(&mut watcher, &mut watched, &set)?;
     eprintln!(
         "wsflow: watching the sources of {} function binary(ies) in {} director(ies) and {} prebuilt binary(ies)",
-        sources.values().flatten().collect::<BTreeSet<_>>().len(),
-        sources.len(),
-        binaries.len()
+        set.sources
+            .values()
+            .flatten()
+            .collect::<BTreeSet<_>>()
+            .len(),
+        set.sources.len(),
+        set.binaries.len()
     );
+    let (control, mut updates) = tokio::sync::mpsc::unbounded_channel::<Built>();
     tokio::spawn(async move {
-        // The watcher lives as long as this task.
-        let _watcher = watcher;
-        let changed_bins =
-            |paths: Vec<PathBuf>, rebuild: &mut BTreeSet<String>, swap: &mut BTreeSet<String>| {
-                for p in paths {
-                    if let Some(bin) = binaries.get(&p) {
-                        swap.insert(bin.clone());
-                        continue;
-                    }
-                    if !is_source(&p) {
-                        continue;
-                    }
-                    for (dir, bins) in &sources {
-                        if p.starts_with(dir) && !p.strip_prefix(dir).is_ok_and(in_target) {
-                            rebuild.extend(bins.iter().cloned());
+        let mut built = built;
+        loop {
+            let paths = tokio::select! {
+                Some(paths) = rx.recv() => paths,
+                Some(next) = updates.recv() => {
+                    match WatchSet::of(&next).await {
+                        Ok(next_set) => {
+                            if let Err(e) = rewatch(&mut watcher, &mut watched, &next_set) {
+                                eprintln!("wsflow: {e:#}");
+                            }
+                            set = next_set;
                         }
+                        Err(e) => eprintln!("wsflow: cannot watch the new functions' sources: {e:#}"),
                     }
+                    built = next;
+                    continue;
                 }
+                else => return,
             };
-        while let Some(paths) = rx.recv().await {
             let (mut rebuild, mut swap) = (BTreeSet::new(), BTreeSet::new());
-            changed_bins(paths, &mut rebuild, &mut swap);
+            set.changed_bins(paths, &mut rebuild, &mut swap);
             if rebuild.is_empty() && swap.is_empty() {
                 continue;
             }
             let saved = Instant::now();
             tokio::time::sleep(SETTLE).await;
             while let Ok(more) = rx.try_recv() {
-                changed_bins(more, &mut rebuild, &mut swap);
+                set.changed_bins(more, &mut rebuild, &mut swap);
             }
             if !rebuild.is_empty() {
                 rebuild_and_swap(&host, &built, &rebuild, saved).await;
@@ -131,7 +222,7 @@ pub async fn spawn(host: LambdaHost, built: Built) -> anyhow::Result<()> {
             }
         }
     });
-    Ok(())
+    Ok(Rebuilder { tx: control })
 }
 
 /// Builds `bins` as at start-up and swaps the new executables in.

@@ -1,5 +1,6 @@
 //! The template's tables, queues and state machines as local services, plus
 //! the background work they need (SQS event sources, the TTL sweeper).
+//! The template-to-spec mappings here are the ones `--watch` reloads with.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,6 +12,8 @@ use wsflow_sfn::{MachineSpec, MachineType, SfnBackends, SfnOptions, StepFunction
 use wsflow_sns::{Sns, SnsBackends, SubscriptionSpec, TopicSpec};
 use wsflow_sqs::{EventSourceMapping, QueueSpec, Sqs};
 use wsflow_template::{App, FunctionEvent, StateMachineKind};
+
+use super::event_sources::EventSources;
 
 use super::UpArgs;
 
@@ -27,6 +30,8 @@ pub struct LocalServices {
     pub sfn: Arc<StepFunctions>,
     /// Local SNS.
     pub sns: Arc<Sns>,
+    /// The running SQS event source mappings.
+    pub event_sources: Arc<EventSources>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -45,6 +50,7 @@ impl LocalServices {
     /// Stops background work and flushes what must be durable.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        self.event_sources.shutdown().await;
         for task in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
@@ -60,62 +66,17 @@ pub fn start(
     account: &Account,
     lambda: Arc<dyn LambdaInvoker>,
 ) -> anyhow::Result<LocalServices> {
-    let tables = app
-        .tables
-        .iter()
-        .map(|t| TableSpec {
-            name: t.name.clone(),
-            key_schema: t
-                .key_schema
-                .iter()
-                .map(|(name, kind)| {
-                    let kind = if kind == "RANGE" {
-                        KeyType::Range
-                    } else {
-                        KeyType::Hash
-                    };
-                    (name.clone(), kind)
-                })
-                .collect(),
-            attribute_definitions: t.attribute_definitions.clone(),
-            ttl_attribute: t.ttl_attribute.clone(),
-        })
-        .collect();
+    let tables = app.tables.iter().map(table_spec).collect();
     let dynamodb = Arc::new(
         DynamoDb::open(&args.data_dir, tables, account.clone(), None).context("DynamoDB")?,
     );
 
-    let queues = app
-        .queues
-        .iter()
-        .map(|q| QueueSpec {
-            fifo: q.fifo,
-            content_based_deduplication: q.content_based_deduplication,
-            visibility_timeout: Duration::from_secs(q.visibility_timeout_seconds),
-            message_retention: Duration::from_secs(q.message_retention_seconds),
-            ..QueueSpec::new(q.name.clone())
-        })
-        .collect();
+    let queues = app.queues.iter().map(queue_spec).collect();
     let sqs = Arc::new(
         Sqs::open(&args.data_dir, queues, account.clone(), endpoint.to_owned()).context("SQS")?,
     );
 
-    let topics = app
-        .topics
-        .iter()
-        .map(|t| TopicSpec {
-            name: t.name.clone(),
-            subscriptions: t
-                .subscriptions
-                .iter()
-                .map(|s| SubscriptionSpec {
-                    protocol: s.protocol.clone(),
-                    endpoint: s.endpoint.clone(),
-                    raw_message_delivery: s.raw_message_delivery,
-                })
-                .collect(),
-        })
-        .collect();
+    let topics = app.topics.iter().map(topic_spec).collect();
     let sns = Sns::new(
         account.clone(),
         endpoint,
@@ -128,19 +89,7 @@ pub fn start(
     .map_err(|e| anyhow::anyhow!("SNS: {e}"))?;
     let sns = Arc::new(sns);
 
-    let machines = app
-        .state_machines
-        .iter()
-        .map(|m| MachineSpec {
-            name: m.name.clone(),
-            kind: match m.kind {
-                StateMachineKind::Standard => MachineType::Standard,
-                StateMachineKind::Express => MachineType::Express,
-            },
-            definition: m.definition.clone(),
-            role_arn: None,
-        })
-        .collect();
+    let machines = app.state_machines.iter().map(machine_spec).collect();
     let mut options = SfnOptions::new(&args.data_dir);
     options.account = account.clone();
     options.time_scale = args.time_scale;
@@ -162,7 +111,85 @@ pub fn start(
     );
 
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
+    let event_sources = Arc::new(EventSources::new((*sqs).clone(), lambda.clone()));
+    event_sources.set(event_source_mappings(app)?);
+    let tasks = vec![tokio::spawn(sweep_ttl(dynamodb.clone(), stopped))];
+    Ok(LocalServices {
+        dynamodb,
+        sqs,
+        sfn,
+        sns,
+        event_sources,
+        stop,
+        tasks,
+    })
+}
+
+/// A template table as DynamoDB's spec.
+pub fn table_spec(t: &wsflow_template::Table) -> TableSpec {
+    TableSpec {
+        name: t.name.clone(),
+        key_schema: t
+            .key_schema
+            .iter()
+            .map(|(name, kind)| {
+                let kind = if kind == "RANGE" {
+                    KeyType::Range
+                } else {
+                    KeyType::Hash
+                };
+                (name.clone(), kind)
+            })
+            .collect(),
+        attribute_definitions: t.attribute_definitions.clone(),
+        ttl_attribute: t.ttl_attribute.clone(),
+    }
+}
+
+/// A template queue as SQS's spec.
+pub fn queue_spec(q: &wsflow_template::Queue) -> QueueSpec {
+    QueueSpec {
+        fifo: q.fifo,
+        content_based_deduplication: q.content_based_deduplication,
+        visibility_timeout: Duration::from_secs(q.visibility_timeout_seconds),
+        message_retention: Duration::from_secs(q.message_retention_seconds),
+        ..QueueSpec::new(q.name.clone())
+    }
+}
+
+/// A template topic as SNS's spec.
+pub fn topic_spec(t: &wsflow_template::Topic) -> TopicSpec {
+    TopicSpec {
+        name: t.name.clone(),
+        subscriptions: t
+            .subscriptions
+            .iter()
+            .map(|s| SubscriptionSpec {
+                protocol: s.protocol.clone(),
+                endpoint: s.endpoint.clone(),
+                raw_message_delivery: s.raw_message_delivery,
+            })
+            .collect(),
+    }
+}
+
+/// A template state machine as Step Functions' spec.
+pub fn machine_spec(m: &wsflow_template::StateMachine) -> MachineSpec {
+    MachineSpec {
+        name: m.name.clone(),
+        kind: match m.kind {
+            StateMachineKind::Standard => MachineType::Standard,
+            StateMachineKind::Express => MachineType::Express,
+        },
+        definition: m.definition.clone(),
+        role_arn: None,
+    }
+}
+
+/// The functions' SQS event sources; an error names a function whose
+/// event source names a queue the template does not declare.
+pub fn event_source_mappings(app: &App) -> anyhow::Result<Vec<EventSourceMapping>> {
+    let mut out = Vec::new();
     for f in &app.functions {
         for event in &f.events {
             let FunctionEvent::Sqs {
@@ -177,7 +204,7 @@ pub fn start(
                     f.logical_id
                 );
             };
-            let mapping = EventSourceMapping {
+            out.push(EventSourceMapping {
                 queue: q.name.clone(),
                 function: f.name.clone(),
                 batch_size: *batch_size as usize,
@@ -185,24 +212,10 @@ pub fn start(
                     *maximum_batching_window_seconds,
                 )),
                 report_batch_item_failures: *report_batch_item_failures,
-            };
-            tasks.push(wsflow_sqs::spawn_event_source(
-                (*sqs).clone(),
-                mapping,
-                lambda.clone(),
-                stopped.clone(),
-            ));
+            });
         }
     }
-    tasks.push(tokio::spawn(sweep_ttl(dynamodb.clone(), stopped)));
-    Ok(LocalServices {
-        dynamodb,
-        sqs,
-        sfn,
-        sns,
-        stop,
-        tasks,
-    })
+    Ok(out)
 }
 
 async fn sweep_ttl(dynamodb: Arc<DynamoDb>, mut stopped: watch::Receiver<bool>) {

@@ -9,26 +9,24 @@
 //! start-up error and the last good version keeps serving. Each reload
 //! prints one line: what changed and how long it took.
 //!
-//! Routes, integrations and mapping templates are compiled into a new
-//! gateway configuration (as at start-up) and swapped in with
-//! [`Gateway::reload`]: open WebSocket connections stay open and their next
-//! message takes the new routes. Function code is watched by
-//! [`super::rebuild`]. Changes to functions' other properties, tables,
-//! queues or the set of state machines are named, with a note that they
-//! apply at the next start.
+//! Everything else the template declares is applied live too, as a stack
+//! update ([`super::stack_update`]), all or nothing: routes, integrations
+//! and mapping templates are swapped into the running gateway
+//! ([`wsflow_gateway::Gateway::reload`]: open WebSocket connections stay
+//! open and their next message takes the new routes); functions are added,
+//! removed and reconfigured in the lambda host; tables, queues, topics, event
+//! source mappings and state machines are created, updated and deleted
+//! through their services. Function code is watched by [`super::rebuild`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
-use wsflow_aws_wire::Account;
-use wsflow_gateway::{Backends, Gateway};
-use wsflow_sfn::StepFunctions;
 use wsflow_template::{App, LocalContext};
 
-use super::UpArgs;
+use super::functions::Built;
+use super::stack_update::{self, Live};
 
 /// Saves arriving within this window are one reload (editors write a file
 /// in several steps).
@@ -44,24 +42,8 @@ pub struct Source {
     pub ctx: LocalContext,
 }
 
-/// The running services a reload updates.
-pub struct Live {
-    /// Takes new definitions.
-    pub sfn: Arc<StepFunctions>,
-    /// Takes new routes and integrations.
-    pub gateway: Gateway,
-    /// What the gateway's integrations call.
-    pub backends: Backends,
-    /// For the gateway's configuration, as at start-up.
-    pub account: Account,
-    /// The port served.
-    pub port: u16,
-    /// The command line.
-    pub args: UpArgs,
-}
-
 /// Starts watching; runs until the process ends.
-pub fn spawn(source: Source, app: App, live: Live) -> anyhow::Result<()> {
+pub fn spawn(source: Source, app: App, live: Live, built: Built) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
@@ -79,6 +61,7 @@ pub fn spawn(source: Source, app: App, live: Live) -> anyhow::Result<()> {
     );
     tokio::spawn(async move {
         let mut current = app;
+        let mut built = built;
         while let Some(paths) = rx.recv().await {
             let mut changed: BTreeSet<PathBuf> =
                 paths.into_iter().filter(|p| files.contains(p)).collect();
@@ -91,8 +74,13 @@ pub fn spawn(source: Source, app: App, live: Live) -> anyhow::Result<()> {
                 changed.extend(more.into_iter().filter(|p| files.contains(p)));
             }
             let started = Instant::now();
-            if let Some(next) = reload(&source, &current, &live, &changed, started) {
+            if let Some((next, next_built)) =
+                reload(&source, &current, &live, &built, &changed, started).await
+            {
                 current = next;
+                if let Some(b) = next_built {
+                    built = b;
+                }
                 files = watched_files(&source.template, &current);
                 watch_dirs(&mut watcher, &files, &mut dirs);
             }
@@ -133,15 +121,17 @@ fn watch_dirs(
     }
 }
 
-/// Loads the template again and applies what changed; the new model, or
-/// `None` when nothing could be applied.
-fn reload(
+/// Loads the template again and applies what changed; the new model (and
+/// the new set of built functions, when it changed), or `None` when nothing
+/// was applied.
+async fn reload(
     source: &Source,
     current: &App,
     live: &Live,
+    built: &Built,
     changed: &BTreeSet<PathBuf>,
     started: Instant,
-) -> Option<App> {
+) -> Option<(App, Option<Built>)> {
     let names: Vec<String> = changed
         .iter()
         .map(|p| {
@@ -151,7 +141,7 @@ fn reload(
         })
         .collect();
     let what = names.join(", ");
-    let mut next = match wsflow_template::load(&source.template, &source.overrides, &source.ctx) {
+    let next = match wsflow_template::load(&source.template, &source.overrides, &source.ctx) {
         Ok(app) => app,
         Err(e) => {
             eprintln!(
@@ -165,91 +155,32 @@ fn reload(
         // An event without a change of content (an editor touching the file).
         return None;
     }
-    // Routes first: a template the gateway cannot serve changes nothing.
-    let routes_changed = current.apis != next.apis || current.functions != next.functions;
-    let mut routes_reloaded = false;
-    if routes_changed {
-        match reload_routes(&next, live) {
-            Ok(()) => routes_reloaded = current.apis != next.apis,
-            Err(e) => {
-                eprintln!(
-                    "wsflow: reload of {what} failed: {e:#}; the last good version keeps serving"
-                );
-                return None;
-            }
+    // Everything checked (and new Rust functions built) before anything
+    // changes: a template the stack cannot serve changes nothing.
+    let plan = match stack_update::plan(current, &next, live, built).await {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!(
+                "wsflow: reload of {what} failed: {e:#}; the last good version keeps serving"
+            );
+            return None;
         }
-    }
-    let mut updated = Vec::new();
-    for m in &mut next.state_machines {
-        match live.sfn.update_template_definition(&m.name, &m.definition) {
-            Ok(true) => updated.push(m.name.clone()),
-            Ok(false) => {}
-            Err(e) => {
-                eprintln!(
-                    "wsflow: reload of {what} failed: {:#}; the last good version keeps serving",
-                    anyhow::Error::new(e)
-                );
-                // Keep the serving definition, so restoring the file reloads it.
-                if let Some(old) = current.state_machines.iter().find(|o| o.name == m.name) {
-                    m.definition = old.definition.clone();
-                }
-            }
-        }
-    }
+    };
+    let applied = plan.apply(live).await;
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let mut line = format!("wsflow: reloaded {what} in {elapsed:.1} ms: ");
-    let mut applied = Vec::new();
-    if routes_reloaded {
-        applied.push("routes and integrations reloaded".to_owned());
-    }
-    if !updated.is_empty() {
-        applied.push(format!("state machine(s) {} updated", updated.join(", ")));
-    }
-    if applied.is_empty() {
-        line.push_str("no state machine definition changed");
+    let summary = applied.summary();
+    if summary.is_empty() {
+        line.push_str("nothing the stack serves changed");
     } else {
-        line.push_str(&applied.join("; "));
+        line.push_str(&summary);
     }
-    let rest = beyond_definitions(current, &next);
-    if !rest.is_empty() {
+    if !applied.not_applied.is_empty() {
         line.push_str(&format!(
             "; {} changed too, which applies at the next start",
-            rest.join(", ")
+            applied.not_applied.join(", ")
         ));
     }
     eprintln!("{line}");
-    Some(next)
-}
-
-/// Compiles the template's WebSocket API as at start-up and has the gateway
-/// serve it; the start-up error otherwise.
-fn reload_routes(app: &App, live: &Live) -> anyhow::Result<()> {
-    let config = super::api::config(app, &live.account, live.port, &live.args)?;
-    live.gateway
-        .reload(config, &live.backends)
-        .map_err(|e| anyhow::Error::new(e).context("the WebSocket API"))
-}
-
-/// What changed between two models that a reload does not apply.
-fn beyond_definitions(old: &App, new: &App) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if old.functions != new.functions {
-        out.push("functions");
-    }
-    if old.tables != new.tables {
-        out.push("tables");
-    }
-    if old.queues != new.queues {
-        out.push("queues");
-    }
-    let machines = |app: &App| -> Vec<(String, String)> {
-        app.state_machines
-            .iter()
-            .map(|m| (m.name.clone(), format!("{:?}", m.kind)))
-            .collect()
-    };
-    if machines(old) != machines(new) {
-        out.push("the set of state machines");
-    }
-    out
+    Some((next, applied.built))
 }

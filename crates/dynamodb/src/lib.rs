@@ -13,6 +13,10 @@
 //! `ScanFilter`, `AttributeUpdates`), which are rejected with a
 //! `ValidationException` rather than silently ignored.
 //!
+//! **Stack updates.** [`DynamoDb::apply_table`] and [`DynamoDb::delete_table`]
+//! change the template's tables while the stack serves (`wsflow up --watch`),
+//! through the same operations a client would call (module `template`).
+//!
 //! **TTL.** As on AWS, expired items are not hidden from reads: they stay
 //! readable until deleted. AWS deletes them "within a few days"; locally the
 //! owner of the stack calls [`DynamoDb::sweep_expired`] every few seconds.
@@ -25,6 +29,7 @@ mod number;
 mod ops;
 mod store;
 mod table;
+mod template;
 mod value;
 
 use std::{
@@ -39,6 +44,7 @@ use wsflow_aws_wire::{
 };
 
 pub use table::{KeyType, TableSpec};
+pub use template::TableChange;
 
 /// The clock the service reads "now" from (tests substitute a fixed one).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;

@@ -31,7 +31,7 @@ mod list;
 mod names;
 mod unsupported;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::{
     Router,
@@ -53,8 +53,8 @@ pub struct LambdaApi {
 struct Inner {
     account: Account,
     /// The functions' configurations as `GetFunction` returns them, sorted
-    /// by name.
-    functions: Vec<config::Configuration>,
+    /// by name (replaced whole by [`LambdaApi::set_functions`]).
+    functions: RwLock<Arc<Vec<config::Configuration>>>,
     invoker: Arc<dyn LambdaInvoker>,
     /// Permits for asynchronous invocations ([`invoke::MAX_PENDING_EVENTS`]).
     pending_events: Arc<tokio::sync::Semaphore>,
@@ -67,20 +67,34 @@ impl LambdaApi {
         functions: Vec<FunctionConfig>,
         invoker: Arc<dyn LambdaInvoker>,
     ) -> Self {
-        let last_modified = config::last_modified_now();
-        let mut functions: Vec<_> = functions
-            .into_iter()
-            .map(|f| config::Configuration::new(f, &account, &last_modified))
-            .collect();
-        functions.sort_by(|a, b| a.function_name.cmp(&b.function_name));
         Self {
             inner: Arc::new(Inner {
+                functions: RwLock::new(Arc::new(configurations(functions, &account))),
                 account,
-                functions,
                 invoker,
                 pending_events: Arc::new(tokio::sync::Semaphore::new(invoke::MAX_PENDING_EVENTS)),
             }),
         }
+    }
+
+    /// Describes `functions` from now on (the template's functions after a
+    /// `wsflow up --watch` reload), each last modified now.
+    pub fn set_functions(&self, functions: Vec<FunctionConfig>) {
+        let next = Arc::new(configurations(functions, &self.inner.account));
+        *self
+            .inner
+            .functions
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = next;
+    }
+
+    /// The current configurations, sorted by name.
+    fn functions(&self) -> Arc<Vec<config::Configuration>> {
+        self.inner
+            .functions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The API's routes, every one under [`PATH_PREFIX`], without a fallback.
@@ -119,18 +133,29 @@ impl LambdaApi {
         &self,
         name: &str,
         qualifier: Option<&str>,
-    ) -> Result<&config::Configuration, errors::ApiError> {
+    ) -> Result<config::Configuration, errors::ApiError> {
         let id = names::FunctionId::parse(name).with_qualifier(qualifier);
         let not_found = || errors::ApiError::function_not_found(&id.arn(&self.inner.account));
         if !id.is_local(&self.inner.account) || !id.is_latest() {
             return Err(not_found());
         }
-        self.inner
-            .functions
+        self.functions()
             .iter()
             .find(|f| f.function_name == id.name)
+            .cloned()
             .ok_or_else(not_found)
     }
+}
+
+/// `functions` as `GetFunction` describes them, sorted by name.
+fn configurations(functions: Vec<FunctionConfig>, account: &Account) -> Vec<config::Configuration> {
+    let last_modified = config::last_modified_now();
+    let mut functions: Vec<_> = functions
+        .into_iter()
+        .map(|f| config::Configuration::new(f, account, &last_modified))
+        .collect();
+    functions.sort_by(|a, b| a.function_name.cmp(&b.function_name));
+    functions
 }
 
 #[cfg(test)]

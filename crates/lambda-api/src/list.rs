@@ -47,7 +47,7 @@ pub(crate) async fn list_functions(
             }
         },
     };
-    let functions = &api.inner.functions;
+    let functions = api.functions();
     let start = match q.marker.as_deref() {
         None | Some("") => 0,
         Some(m) => functions.partition_point(|f| f.function_name.as_str() <= m),

@@ -341,3 +341,30 @@ async fn asynchronous_invocations_are_bounded() {
     .await;
     assert_eq!(status, 204);
 }
+
+#[tokio::test]
+async fn set_functions_replaces_what_is_listed_and_described() {
+    let fake = Arc::new(Fake::default());
+    let api = LambdaApi::new(
+        Account::default(),
+        vec![FunctionConfig {
+            name: "old-fn".into(),
+            timeout_seconds: 3,
+            ..FunctionConfig::default()
+        }],
+        fake,
+    );
+    let r = api.router();
+    api.set_functions(vec![FunctionConfig {
+        name: "new-fn".into(),
+        timeout_seconds: 9,
+        ..FunctionConfig::default()
+    }]);
+    let (_, _, body) = call(&r, "GET", "/2015-03-31/functions/", &[], "").await;
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["Functions"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["Functions"][0]["FunctionName"], "new-fn");
+    assert_eq!(page["Functions"][0]["Timeout"], 9);
+    let (status, _, _) = call(&r, "GET", "/2015-03-31/functions/old-fn", &[], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1,6 +1,11 @@
 //! [`LambdaHost`]: the functions of a stack, invoked by name or ARN.
 
-use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex, RwLock},
+    time::Duration,
+};
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
@@ -51,9 +56,17 @@ pub struct LambdaHost {
     inner: Arc<Inner>,
 }
 
+/// The functions by name. Shared with the idle reaper; changed by
+/// [`LambdaHost::add_function`] and [`LambdaHost::remove_function`].
+type Pools = Arc<RwLock<HashMap<String, Arc<Pool>>>>;
+
 struct Inner {
-    pools: HashMap<String, Arc<Pool>>,
+    pools: Pools,
+    /// Pools of removed functions whose processes may still be finishing an
+    /// invocation (stopped by [`LambdaHost::shutdown`] too).
+    retired: Mutex<Vec<Arc<Pool>>>,
     account: Account,
+    options: Arc<HostOptions>,
     reaper: Option<JoinHandle<()>>,
 }
 
@@ -68,7 +81,7 @@ impl Drop for Inner {
 impl std::fmt::Debug for LambdaHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LambdaHost")
-            .field("functions", &self.inner.pools.keys().collect::<Vec<_>>())
+            .field("functions", &self.function_names())
             .finish()
     }
 }
@@ -89,39 +102,22 @@ impl LambdaHost {
         };
         let mut pools = HashMap::with_capacity(functions.len());
         for spec in functions {
-            validate(&spec)?;
             if pools.contains_key(&spec.name) {
                 return Err(HostError::DuplicateFunction(spec.name));
             }
-            let arn = account.lambda_function(&spec.name);
-            let arn_header = HeaderValue::from_str(&arn).map_err(|_| HostError::InvalidSpec {
-                name: spec.name.clone(),
-                reason: "the name is not valid in an ARN".into(),
-            })?;
-            let log = FunctionLog {
-                function: spec.name.as_str().into(),
-                sink: options.log_sink.clone(),
-                prefix: options.log_prefix,
-                platform: options.platform_logs,
-            };
             let name = spec.name.clone();
-            let ctx = Arc::new(FunctionCtx {
-                spec,
-                options: options.clone(),
-                arn,
-                arn_header,
-                log,
-            });
-            pools.insert(name, Pool::new(ctx));
+            pools.insert(name, new_pool(spec, &options, &account)?);
         }
+        let pools: Pools = Arc::new(RwLock::new(pools));
         let reaper = options.idle_process_ttl.map(|ttl| {
-            let pools: Vec<Arc<Pool>> = pools.values().cloned().collect();
+            let pools = pools.clone();
             let every = (ttl / 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 loop {
                     tick.tick().await;
-                    for p in &pools {
+                    let all: Vec<Arc<Pool>> = read(&pools).values().cloned().collect();
+                    for p in &all {
                         p.reap_idle(ttl);
                     }
                 }
@@ -130,10 +126,67 @@ impl LambdaHost {
         Ok(LambdaHost {
             inner: Arc::new(Inner {
                 pools,
+                retired: Mutex::new(Vec::new()),
                 account,
+                options,
                 reaper,
             }),
         })
+    }
+
+    /// The pool of a function (by name or ARN).
+    fn pool(&self, function: &str) -> Option<Arc<Pool>> {
+        read(&self.inner.pools)
+            .get(lambda_function_name(function))
+            .cloned()
+    }
+
+    /// Hosts one more function (CreateFunction; `wsflow up --watch` when the
+    /// template gains one). Its first invocation is a cold start.
+    pub fn add_function(&self, spec: FunctionSpec) -> Result<(), HostError> {
+        let pool = new_pool(spec, &self.inner.options, &self.inner.account)?;
+        let mut pools = write(&self.inner.pools);
+        let name = pool.ctx.spec.name.clone();
+        if pools.contains_key(&name) {
+            return Err(HostError::DuplicateFunction(name));
+        }
+        pools.insert(name, pool);
+        Ok(())
+    }
+
+    /// Stops hosting `function` (DeleteFunction): further invocations fail
+    /// with `ResourceNotFoundException`, idle processes stop now, and an
+    /// invocation in flight finishes on its process, which then stops.
+    pub fn remove_function(&self, function: &str) -> Result<(), HostError> {
+        let Some(pool) = write(&self.inner.pools).remove(lambda_function_name(function)) else {
+            return Err(HostError::UnknownFunction(function.to_owned()));
+        };
+        pool.retire();
+        let mut retired = lock(&self.inner.retired);
+        retired.retain(|p| p.process_counts().0 > 0);
+        retired.push(pool);
+        Ok(())
+    }
+
+    /// Gives `spec.name` a new configuration (UpdateFunctionConfiguration,
+    /// UpdateFunctionCode): new invocations get processes started with
+    /// `spec` (environment, handler, executable and arguments, timeout,
+    /// memory), idle processes of the old configuration stop at once, and
+    /// busy ones once their invocation is answered, as
+    /// [`Self::replace_executable`] does. `max_concurrency` keeps the value
+    /// the function was added with.
+    pub fn update_function(&self, spec: FunctionSpec) -> Result<(), HostError> {
+        validate(&spec)?;
+        let Some(pool) = self.pool(&spec.name) else {
+            return Err(HostError::UnknownFunction(spec.name));
+        };
+        pool.replace_spec(spec);
+        Ok(())
+    }
+
+    /// The configuration new processes of `function` start with.
+    pub fn function_spec(&self, function: &str) -> Option<FunctionSpec> {
+        self.pool(function).map(|p| p.current().spec.clone())
     }
 
     /// Invokes `function` (a name or a function ARN, qualifiers ignored)
@@ -164,7 +217,7 @@ impl LambdaHost {
         payload: Bytes,
     ) -> Result<Bytes, LambdaInvokeError> {
         let name = lambda_function_name(function);
-        let Some(pool) = self.inner.pools.get(name) else {
+        let Some(pool) = self.pool(name) else {
             return Err(aws_errors::function_not_found(
                 &self.inner.account.lambda_function(name),
             ));
@@ -172,7 +225,7 @@ impl LambdaHost {
         if payload.len() > MAX_REQUEST_BYTES {
             return Err(aws_errors::request_too_large());
         }
-        if let Some(reason) = &pool.ctx.spec.unavailable {
+        if let Some(reason) = &pool.current().spec.unavailable {
             return Err(aws_errors::unavailable(reason));
         }
         pool.invoke(payload).await
@@ -188,7 +241,7 @@ impl LambdaHost {
         executable: impl Into<PathBuf>,
     ) -> Result<(), HostError> {
         let executable = executable.into();
-        let Some(pool) = self.inner.pools.get(lambda_function_name(function)) else {
+        let Some(pool) = self.pool(function) else {
             return Err(HostError::UnknownFunction(function.to_owned()));
         };
         if !executable.is_file() {
@@ -197,37 +250,38 @@ impl LambdaHost {
                 path: executable,
             });
         }
-        pool.replace_executable(executable);
+        let mut spec = pool.current().spec.clone();
+        spec.executable = executable;
+        pool.replace_spec(spec);
         Ok(())
     }
 
-    /// The names of the hosted functions.
-    pub fn function_names(&self) -> impl Iterator<Item = &str> {
-        self.inner.pools.keys().map(String::as_str)
+    /// The names of the hosted functions, sorted.
+    pub fn function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = read(&self.inner.pools).keys().cloned().collect();
+        names.sort();
+        names
     }
 
     /// The ARN of a hosted function.
-    pub fn function_arn(&self, function: &str) -> Option<&str> {
-        self.inner
-            .pools
-            .get(lambda_function_name(function))
-            .map(|p| p.ctx.arn.as_str())
+    pub fn function_arn(&self, function: &str) -> Option<String> {
+        self.pool(function).map(|p| p.ctx.arn.clone())
     }
 
     /// Process ids of the running processes of `function` (diagnostics, tests).
     pub fn process_ids(&self, function: &str) -> Vec<u32> {
-        self.inner
-            .pools
-            .get(lambda_function_name(function))
+        self.pool(function)
             .map(|p| p.process_ids())
             .unwrap_or_default()
     }
 
     /// Each function's counters (for the console), sorted by name.
     pub fn stats(&self) -> Vec<crate::FunctionStats> {
-        let mut all: Vec<crate::FunctionStats> = self
-            .inner
-            .pools
+        let pools: Vec<(String, Arc<Pool>)> = read(&self.inner.pools)
+            .iter()
+            .map(|(n, p)| (n.clone(), p.clone()))
+            .collect();
+        let mut all: Vec<crate::FunctionStats> = pools
             .iter()
             .map(|(name, pool)| {
                 let (invocations, errors, p50) = pool.stats.read();
@@ -253,10 +307,53 @@ impl LambdaHost {
         if let Some(r) = &self.inner.reaper {
             r.abort();
         }
-        for pool in self.inner.pools.values() {
+        let mut pools: Vec<Arc<Pool>> = read(&self.inner.pools).values().cloned().collect();
+        pools.append(&mut lock(&self.inner.retired));
+        for pool in pools {
             pool.shutdown().await;
         }
     }
+}
+
+/// A validated function's pool.
+fn new_pool(
+    spec: FunctionSpec,
+    options: &Arc<HostOptions>,
+    account: &Account,
+) -> Result<Arc<Pool>, HostError> {
+    validate(&spec)?;
+    let arn = account.lambda_function(&spec.name);
+    let arn_header = HeaderValue::from_str(&arn).map_err(|_| HostError::InvalidSpec {
+        name: spec.name.clone(),
+        reason: "the name is not valid in an ARN".into(),
+    })?;
+    let log = FunctionLog {
+        function: spec.name.as_str().into(),
+        sink: options.log_sink.clone(),
+        prefix: options.log_prefix,
+        platform: options.platform_logs,
+    };
+    Ok(Pool::new(Arc::new(FunctionCtx {
+        spec,
+        options: options.clone(),
+        arn,
+        arn_header,
+        log,
+    })))
+}
+
+// Every critical section leaves the maps consistent, so a poisoned lock (a
+// panic elsewhere) is safe to keep using.
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn validate(spec: &FunctionSpec) -> Result<(), HostError> {

@@ -16,8 +16,10 @@
 //! * Python and Node.js functions, the packages their runtimes ship (the
 //!   AWS SDK for JavaScript v3, boto3: installed once, `runtimes::packages`),
 //!   and the runtimes it cannot run ([`runtimes`]);
-//! * swapping a function's executable while it serves
-//!   ([`LambdaHost::replace_executable`], `pool/swap.rs`): old processes retire once idle.
+//! * changing the set of functions and their configuration while it serves
+//!   ([`LambdaHost::add_function`], [`LambdaHost::remove_function`],
+//!   [`LambdaHost::update_function`], [`LambdaHost::replace_executable`],
+//!   `pool/swap.rs`): old processes retire once idle.
 //!
 //! # Design
 //!

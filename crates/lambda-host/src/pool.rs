@@ -37,9 +37,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 pub(crate) struct Pool {
+    /// The context the function was added with: its name, ARN, log and
+    /// host options, which never change (its spec may: see `current`).
     pub(crate) ctx: Arc<FunctionCtx>,
-    /// What new processes run: `ctx`, or a copy with a replaced executable
-    /// (see `swap`). Processes spawned from an older one are retired.
+    /// What new processes run: `ctx`, or a copy with a replaced spec (see
+    /// `swap`). Processes spawned from an older one are retired.
     current: Mutex<Arc<FunctionCtx>>,
     permits: Arc<Semaphore>,
     /// Warm processes with the time they became idle; the last is the warmest.
@@ -112,7 +114,10 @@ impl Pool {
         let log = &self.ctx.log;
         log.start(&request_id);
         let started = Instant::now();
-        let timeout = self.ctx.spec.timeout;
+        // The configuration the process was started with (a newer one
+        // applies to newer processes).
+        let spec = &worker.shared.function.spec;
+        let timeout = spec.timeout;
         let limit = if fresh {
             self.ctx.options.init_timeout + timeout
         } else {
@@ -163,7 +168,7 @@ impl Pool {
             log.end(&Report {
                 request_id: &request_id,
                 duration: started.elapsed(),
-                memory_mb: self.ctx.spec.memory_mb,
+                memory_mb: spec.memory_mb,
                 max_memory_mb: worker.max_memory_mb(),
                 init_duration: if fresh { worker.init_duration() } else { None },
             });
@@ -185,7 +190,7 @@ impl Pool {
         // Under the idle lock: a swap drains the idle list under it too, so
         // no process of a retired executable slips back in.
         let mut idle = lock(&self.idle);
-        if !self.is_current(&worker) {
+        if !self.is_current(&worker) || self.closed.load(Ordering::Acquire) {
             worker.kill();
         } else if worker.alive() && !self.closed.load(Ordering::Acquire) {
             idle.push((worker, Instant::now()));
@@ -242,6 +247,18 @@ impl Pool {
             .filter(|w| w.alive())
             .filter_map(|w| w.pid)
             .collect()
+    }
+
+    /// The function was removed: refuses new invocations (and those waiting
+    /// for a process), stops idle processes now and busy ones once their
+    /// invocation is answered (see `release`).
+    pub(crate) fn retire(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.permits.close();
+        let idle: Vec<Arc<Worker>> = lock(&self.idle).drain(..).map(|(w, _)| w).collect();
+        for w in idle {
+            w.kill();
+        }
     }
 
     /// Refuses new invocations, kills every process and waits until all are

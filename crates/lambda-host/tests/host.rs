@@ -56,7 +56,7 @@ async fn echo_round_trip_by_name_and_arn() {
     let event = json!({"action": "echo", "data": "hello", "n": [1, 2, {"x": null}]});
     assert_eq!(host.invoke("Echo", event.clone()).await.unwrap(), event);
     let arn = "arn:aws:lambda:us-east-1:123456789012:function:Echo";
-    assert_eq!(host.function_arn("Echo"), Some(arn));
+    assert_eq!(host.function_arn("Echo").as_deref(), Some(arn));
     // Through the shared trait, by ARN with a qualifier.
     let invoker: &dyn LambdaInvoker = &host;
     let out = invoker

@@ -104,3 +104,99 @@ async fn a_replaced_executable_serves_new_invocations_and_old_processes_retire()
     host.shutdown().await;
     std::fs::remove_dir_all(&new_dir).unwrap();
 }
+
+/// The `FIXTURE_GREETING` variable as the serving process sees it, and its pid.
+async fn greeting(host: &LambdaHost, function: &str) -> (Value, u32) {
+    let out = host
+        .invoke(
+            function,
+            json!({"action": "env", "names": ["FIXTURE_GREETING"]}),
+        )
+        .await
+        .unwrap();
+    (
+        out["env"]["FIXTURE_GREETING"].clone(),
+        u32::try_from(out["pid"].as_u64().unwrap()).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_are_added_updated_and_removed_while_serving() {
+    let options = HostOptions {
+        log_sink: LogSink::Capture(std::sync::Arc::new(|_| {})),
+        ..HostOptions::default()
+    };
+    let host = LambdaHost::start(vec![FunctionSpec::new("Fn", FIXTURE)], options)
+        .await
+        .unwrap();
+
+    // Added: invocable at once, under its ARN too.
+    let mut added = FunctionSpec::new("Added", FIXTURE);
+    added
+        .environment
+        .insert("FIXTURE_GREETING".into(), "hi".into());
+    host.add_function(added.clone()).unwrap();
+    assert_eq!(host.function_names(), ["Added", "Fn"]);
+    let (hi, old_pid) = greeting(&host, "Added").await;
+    assert_eq!(hi, "hi");
+    assert!(matches!(
+        host.add_function(added.clone()),
+        Err(HostError::DuplicateFunction(_))
+    ));
+
+    // Updated: the next invocation runs a new process with the new
+    // environment and timeout; the idle old one stops.
+    let mut updated = added.clone();
+    updated
+        .environment
+        .insert("FIXTURE_GREETING".into(), "hello".into());
+    updated.timeout = Duration::from_secs(1);
+    host.update_function(updated).unwrap();
+    wait_dead(old_pid).await;
+    let (hello, new_pid) = greeting(&host, "Added").await;
+    assert_eq!(hello, "hello");
+    assert_ne!(new_pid, old_pid);
+    assert_eq!(
+        host.function_spec("Added").unwrap().timeout,
+        Duration::from_secs(1)
+    );
+    // The new timeout applies: a 1.5 s invocation is cut at 1 s.
+    let err = host
+        .invoke("Added", json!({"action": "sleep", "ms": 1500}))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("Task timed out"), "{err:?}");
+
+    // Removed while an invocation runs: it finishes on its process, which
+    // then stops, and the function is gone.
+    let (_, pid) = greeting(&host, "Fn").await;
+    let slow = {
+        let host = host.clone();
+        tokio::spawn(async move {
+            host.invoke("Fn", json!({"action": "sleep", "ms": 800}))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    host.remove_function("Fn").unwrap();
+    assert!(pid_alive(pid), "the busy process was killed mid-invocation");
+    let slept = slow.await.unwrap().unwrap();
+    assert_eq!(slept["slept"], 800);
+    assert_eq!(slept["pid"].as_u64(), Some(u64::from(pid)));
+    wait_dead(pid).await;
+    let gone = host.invoke("Fn", json!({})).await.unwrap_err();
+    assert!(
+        format!("{gone:?}").contains("ResourceNotFoundException"),
+        "{gone:?}"
+    );
+    assert_eq!(host.function_names(), ["Added"]);
+    assert!(matches!(
+        host.remove_function("Fn"),
+        Err(HostError::UnknownFunction(_))
+    ));
+    assert!(matches!(
+        host.update_function(FunctionSpec::new("Nope", FIXTURE)),
+        Err(HostError::UnknownFunction(_))
+    ));
+    host.shutdown().await;
+}

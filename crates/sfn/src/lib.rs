@@ -14,7 +14,8 @@
 //! stopping, finishing executions), `replay` (resuming them after a
 //! crash), `api` (one function per API operation), `tokens`
 //! (waitForTaskToken callbacks), `tasks` (one module per integration),
-//! `test_state` (the TestState operation), `mocks` (MockConfigFile test
+//! `test_state` (the TestState operation), `stack_update` (the template's
+//! machines created and deleted while serving), `mocks` (MockConfigFile test
 //! cases: `<stateMachineArn>#<TestCase>`), [`observe`] (announcements of
 //! committed changes, for the console).
 #![warn(missing_docs)]
@@ -28,6 +29,7 @@ pub mod observe;
 pub mod records;
 mod replay;
 mod service;
+mod stack_update;
 pub mod store;
 mod tasks;
 mod test_state;

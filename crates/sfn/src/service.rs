@@ -15,7 +15,7 @@ use crate::records::MachineRecord;
 use crate::store::Store;
 use crate::tasks::http::HttpClient;
 use crate::tokens::Tokens;
-use crate::{MachineSpec, MachineType, SfnBackends, SfnError, SfnOptions, api, names};
+use crate::{MachineSpec, MachineType, SfnBackends, SfnError, SfnOptions, api};
 
 /// The version of a definition: the SHA-256 of its text, in hex. Executions
 /// record it, and the store keeps each version's text (see
@@ -29,7 +29,7 @@ pub(crate) fn definition_version(definition: &str) -> String {
 }
 
 /// Role given to machines that declare none.
-const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/wsflow-local-sfn-role";
+pub(crate) const DEFAULT_ROLE: &str = "arn:aws:iam::123456789012:role/wsflow-local-sfn-role";
 
 /// A registered state machine, definition parsed once.
 pub(crate) struct Machine {
@@ -84,7 +84,7 @@ impl Inner {
 /// The local Step Functions service. Cheap to clone; all clones share state.
 #[derive(Clone)]
 pub struct StepFunctions {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl StepFunctions {
@@ -110,32 +110,10 @@ impl StepFunctions {
         let now = crate::clock::epoch_millis();
         let mut registry = BTreeMap::new();
         for spec in machines {
-            if names::check_name(&spec.name).is_err() {
-                return Err(SfnError::InvalidName(spec.name));
-            }
-            let parsed = StateMachine::parse(&spec.definition).map_err(|source| {
-                SfnError::InvalidDefinition {
-                    machine: spec.name.clone(),
-                    source,
-                }
-            })?;
-            let arn = options.account.state_machine(&spec.name);
-            let role_arn = spec.role_arn.unwrap_or_else(|| {
-                DEFAULT_ROLE.replace("123456789012", &options.account.account_id)
-            });
-            let m = Machine {
-                arn: arn.clone(),
-                name: spec.name.clone(),
-                kind: spec.kind,
-                version: definition_version(&spec.definition),
-                definition: spec.definition,
-                parsed,
-                role_arn,
-                created_millis: now,
-                from_template: true,
-            };
-            if registry.insert(arn, Arc::new(m)).is_some() {
-                return Err(SfnError::Duplicate(spec.name));
+            let name = spec.name.clone();
+            let m = crate::stack_update::template_machine(spec, &options.account, now)?;
+            if registry.insert(m.arn.clone(), Arc::new(m)).is_some() {
+                return Err(SfnError::Duplicate(name));
             }
         }
         for (arn, rec) in store.machines()? {

@@ -4,13 +4,17 @@
 //!   ([`TopicSpec`], [`SubscriptionSpec`]), plus topics and subscriptions
 //!   created through the API (kept in memory: they do not survive a restart);
 //! * the SNS query API on the edge port (`CreateTopic`, `ListTopics`,
-//!   `Publish`, `Subscribe`, `ListSubscriptions`, `ListSubscriptionsByTopic`),
+//!   `DeleteTopic`, `Publish`, `Subscribe`, `Unsubscribe`, `ListSubscriptions`,
+//!   `ListSubscriptionsByTopic`),
 //!   with AWS's XML responses, and the same operations over JSON for the
 //!   Step Functions `sns:publish` integration and API Gateway's
 //!   `sns:action/Publish` (whose mapping template renders a form);
 //! * delivery ([`delivery`]): to an SQS queue as SNS's JSON envelope (or the
 //!   bare message with `RawMessageDelivery`), to a Lambda function as an
 //!   `aws:sns` event record, invoked asynchronously as SNS does.
+//!
+//! * the template's topics changed while serving (`stack_update`,
+//!   [`Sns::update_template_topics`]).
 //!
 //! Not emulated: FIFO topics' ordering, filter policies, HTTP/email/SMS
 //! endpoints, message signatures (the `Signature` field is a placeholder:
@@ -20,6 +24,7 @@
 pub mod delivery;
 mod ops;
 mod params;
+mod stack_update;
 mod xml;
 
 use std::sync::{Arc, Mutex};

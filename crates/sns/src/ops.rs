@@ -9,6 +9,7 @@ use crate::{Sns, Subscription, Topic, delivery, params::Input};
 /// The actions this service answers.
 pub(crate) const ACTIONS: &[&str] = &[
     "CreateTopic",
+    "DeleteTopic",
     "ListTopics",
     "Publish",
     "Subscribe",
@@ -52,6 +53,10 @@ impl Sns {
         match action {
             "CreateTopic" => {
                 Ok(json!({ "TopicArn": self.create_topic(required(input, "Name")?)? }))
+            }
+            "DeleteTopic" => {
+                self.delete_topic(required(input, "TopicArn")?);
+                Ok(json!({}))
             }
             "ListTopics" => {
                 let topics: Vec<Value> = self
@@ -114,6 +119,13 @@ impl Sns {
             });
         }
         Ok(arn)
+    }
+
+    /// Deletes a topic and its subscriptions (idempotent, as on AWS).
+    pub(crate) fn delete_topic(&self, topic_arn: &str) {
+        let mut state = self.state();
+        state.topics.retain(|t| t.arn != topic_arn);
+        state.subscriptions.retain(|s| s.topic_arn != topic_arn);
     }
 
     /// Subscribes `endpoint` (a queue or function ARN) to `topic_arn`.

@@ -224,3 +224,71 @@ async fn an_undeliverable_template_subscription_is_skipped() {
     }
     assert_eq!(rec.sqs.lock().unwrap()[0]["MessageBody"], "up");
 }
+
+#[tokio::test]
+async fn template_topics_follow_a_stack_update() {
+    let rec = Arc::new(Recorder::default());
+    let sns = sns(&rec);
+    let acct = Account::default();
+    let old = vec![TopicSpec {
+        name: "events".into(),
+        subscriptions: vec![
+            SubscriptionSpec {
+                protocol: "sqs".into(),
+                endpoint: acct.sqs_queue("inbox"),
+                raw_message_delivery: false,
+            },
+            SubscriptionSpec {
+                protocol: "lambda".into(),
+                endpoint: acct.lambda_function("Handler"),
+                raw_message_delivery: false,
+            },
+        ],
+    }];
+    // An API-created topic stays whatever the template does.
+    query(&sns, "Action=CreateTopic&Name=mine").await.unwrap();
+    let new = vec![
+        TopicSpec {
+            name: "events".into(),
+            subscriptions: vec![SubscriptionSpec {
+                protocol: "sqs".into(),
+                endpoint: acct.sqs_queue("inbox"),
+                raw_message_delivery: true,
+            }],
+        },
+        TopicSpec {
+            name: "alerts".into(),
+            subscriptions: Vec::new(),
+        },
+    ];
+    sns.update_template_topics(&old, &new).unwrap();
+    let topics = query(&sns, "Action=ListTopics").await.unwrap();
+    for t in ["events", "alerts", "mine"] {
+        assert!(topics.contains(&format!(":{t}</TopicArn>")), "{topics}");
+    }
+    let subs = sns.state().subscriptions.clone();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!(subs[0].topic_arn, acct.sns_topic("events"));
+    assert_eq!(subs[0].protocol, "sqs");
+    assert!(subs[0].raw);
+
+    // The template loses "events": deleted with its subscription.
+    sns.update_template_topics(&new, &new[1..]).unwrap();
+    let topics = query(&sns, "Action=ListTopics").await.unwrap();
+    assert!(!topics.contains(":events<"), "{topics}");
+    assert!(sns.state().subscriptions.is_empty());
+    let xml = query(
+        &sns,
+        &format!("Action=DeleteTopic&TopicArn={}", acct.sns_topic("alerts")),
+    )
+    .await
+    .unwrap();
+    assert!(xml.contains("<DeleteTopicResponse"), "{xml}");
+    assert!(
+        Sns::validate_topic(&TopicSpec {
+            name: "no spaces".into(),
+            subscriptions: Vec::new()
+        })
+        .is_err()
+    );
+}

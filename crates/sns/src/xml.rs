@@ -42,7 +42,7 @@ pub(crate) fn response(action: &str, out: &Value) -> String {
         }
     }
     let request_id = uuid::Uuid::new_v4();
-    let result = if action == "Unsubscribe" {
+    let result = if matches!(action, "Unsubscribe" | "DeleteTopic") {
         String::new()
     } else {
         format!("<{action}Result>{result}</{action}Result>")

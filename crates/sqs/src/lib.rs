@@ -6,7 +6,7 @@
 //! Lambda event source mapping that feeds queues to functions
 //! ([`spawn_event_source`]).
 //!
-//! Operations: GetQueueUrl, CreateQueue (idempotent), ListQueues,
+//! Operations: GetQueueUrl, CreateQueue (idempotent), DeleteQueue, ListQueues,
 //! GetQueueAttributes, SetQueueAttributes, SendMessage, SendMessageBatch,
 //! ReceiveMessage (long polling), DeleteMessage, DeleteMessageBatch,
 //! ChangeMessageVisibility(-Batch), PurgeQueue. FIFO queues keep per-group
@@ -16,8 +16,11 @@
 //! attributes are computed as SQS does, since SDKs verify them.
 //!
 //! Not implemented: dead-letter queues (RedrivePolicy is stored, not acted
-//! on), DeleteQueue, tags, message system attributes (`AWSTraceHeader`),
+//! on), tags, message system attributes (`AWSTraceHeader`),
 //! fair-queue semantics for `MessageGroupId` on standard queues.
+//!
+//! **Stack updates.** [`Sqs::apply_queue`] and [`Sqs::delete_queue`] change the
+//! template's queues while the stack serves (`wsflow up --watch`).
 //!
 //! **Query-protocol errors** are returned as `Ok` responses carrying the
 //! HTTP status and SQS's XML `ErrorResponse`, exactly what the wire needs;
@@ -98,6 +101,49 @@ impl std::fmt::Debug for Sqs {
     }
 }
 
+fn check_spec(spec: &QueueSpec) -> Result<(), SqsError> {
+    if queue::valid_queue_name(&spec.name, spec.fifo) {
+        Ok(())
+    } else {
+        Err(SqsError::InvalidQueue {
+            queue: spec.name.clone(),
+            message: errors::invalid_parameter(
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length (FIFO names end in .fifo)",
+            )
+            .message,
+        })
+    }
+}
+
+/// Creates a template queue, or updates the stored one's template settings
+/// (its messages, counters and API-set attributes stay); whether it changed.
+fn apply_spec(store: &store::Store, spec: &QueueSpec) -> Result<bool, SqsError> {
+    check_spec(spec)?;
+    let fresh = queue::QueueMeta::from_spec(spec, now_ms() / 1000);
+    let mut changed = true;
+    store
+        .create_queue(fresh.clone(), |old| {
+            let mut updated = fresh.clone();
+            updated.created = old.created;
+            updated.next_seq = old.next_seq;
+            updated.last_purge_ms = old.last_purge_ms;
+            updated.extra = old.extra.clone();
+            updated.max_message_size = old.max_message_size;
+            updated.receive_wait = old.receive_wait;
+            updated.modified = old.modified;
+            changed = updated != *old;
+            if changed {
+                updated.modified = fresh.modified;
+            }
+            Ok(changed.then_some(updated))
+        })
+        .map_err(|e| SqsError::InvalidQueue {
+            queue: spec.name.clone(),
+            message: e.message,
+        })?;
+    Ok(changed)
+}
+
 /// Epoch milliseconds now.
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
@@ -123,29 +169,7 @@ impl Sqs {
         })?;
         let store = store::Store::open(&data_dir.join("sqs.redb"))?;
         for spec in &queues {
-            let invalid = |e: ServiceError| SqsError::InvalidQueue {
-                queue: spec.name.clone(),
-                message: e.message,
-            };
-            if !queue::valid_queue_name(&spec.name, spec.fifo) {
-                return Err(invalid(errors::invalid_parameter(
-                    "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length (FIFO names end in .fifo)",
-                )));
-            }
-            let fresh = queue::QueueMeta::from_spec(spec, now_ms() / 1000);
-            store
-                .create_queue(fresh.clone(), |old| {
-                    let mut updated = fresh.clone();
-                    updated.created = old.created;
-                    updated.next_seq = old.next_seq;
-                    updated.last_purge_ms = old.last_purge_ms;
-                    updated.extra = old.extra.clone();
-                    updated.max_message_size = old.max_message_size;
-                    updated.receive_wait = old.receive_wait;
-                    updated.modified = old.modified;
-                    Ok((updated != *old).then_some(updated))
-                })
-                .map_err(invalid)?;
+            apply_spec(&store, spec)?;
         }
         Ok(Sqs {
             inner: Arc::new(Inner {
@@ -155,6 +179,31 @@ impl Sqs {
                 notify: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// Checks a template queue's settings, creating nothing (so a template
+    /// can be checked in full before any of it is applied).
+    pub fn validate_queue(spec: &QueueSpec) -> Result<(), SqsError> {
+        check_spec(spec)
+    }
+
+    /// Creates the template queue `spec.name`, or gives the existing one the
+    /// spec's settings (SetQueueAttributes: its messages stay). Returns
+    /// whether anything changed.
+    pub fn apply_queue(&self, spec: &QueueSpec) -> Result<bool, SqsError> {
+        apply_spec(&self.inner.store, spec)
+    }
+
+    /// Deletes the queue `name` and its messages (DeleteQueue): pollers
+    /// waiting on it get `QueueDoesNotExist`.
+    pub async fn delete_queue(&self, name: &str) -> Result<(), ServiceError> {
+        ops::dispatch(
+            self,
+            "DeleteQueue",
+            &serde_json::json!({"QueueUrl": self.queue_url(name)}),
+        )
+        .await
+        .map(drop)
     }
 
     /// The URL of a queue: `<endpoint>/<account>/<name>`.

@@ -167,6 +167,13 @@ pub async fn dispatch(sqs: &Sqs, op: &str, body: &Value) -> Result<Value, Servic
             })
             .await
         }
+        "DeleteQueue" => {
+            let q = queue_of(body)?;
+            sqs.blocking(move |s| s.store.delete_queue(&q)).await??;
+            // Long polls on it end (with QueueDoesNotExist).
+            sqs.notify(&queue_of(body)?);
+            Ok(json!({}))
+        }
         "PurgeQueue" => {
             let q = queue_of(body)?;
             sqs.blocking(move |s| s.store.purge(&q, now_ms())).await??;

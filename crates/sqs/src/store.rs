@@ -215,6 +215,33 @@ impl Store {
         })
     }
 
+    /// Deletes a queue with its messages and deduplication entries.
+    pub fn delete_queue(&self, queue: &str) -> Result<(), ServiceError> {
+        self.write(|txn| {
+            Self::load_meta(txn, queue)?;
+            txn.open_table(QUEUES)
+                .map_err(db_err)?
+                .remove(queue)
+                .map_err(db_err)?;
+            let prefix = queue_prefix(queue);
+            for def in [MESSAGES, DEDUP] {
+                let mut table = txn.open_table(def).map_err(db_err)?;
+                let mut keys = Vec::new();
+                for e in table.range(prefix.as_slice()..).map_err(db_err)? {
+                    let (k, _) = e.map_err(db_err)?;
+                    if !k.value().starts_with(&prefix) {
+                        break;
+                    }
+                    keys.push(k.value().to_vec());
+                }
+                for k in keys {
+                    table.remove(k.as_slice()).map_err(db_err)?;
+                }
+            }
+            Ok(((), true))
+        })
+    }
+
     /// Sends one message. FIFO deduplication: a deduplication id seen in the
     /// last five minutes returns the original message's id and stores nothing.
     pub fn send(

@@ -1,24 +1,30 @@
-//! Replacing a function's executable while it serves (`wsflow up --watch`
-//! after a rebuild): new invocations get processes of the new executable,
-//! idle processes of the old one are killed at once, and busy ones finish
-//! their invocation and are killed when they come back (see
-//! [`Pool::release`]).
+//! Replacing a function's configuration while it serves (`wsflow up
+//! --watch` after a rebuild or a template edit): new invocations get
+//! processes of the new executable, environment, handler, timeout and
+//! memory; idle processes of the old configuration are killed at once, and
+//! busy ones finish their invocation and are killed when they come back
+//! (see [`Pool::release`]).
 //!
-//! A process's executable is the one of the [`FunctionCtx`] it was spawned
-//! with, so "which generation is this process" is pointer identity with the
-//! pool's current context: no counter to keep in step.
+//! A process's configuration is the one of the [`FunctionCtx`] it was
+//! spawned with, so "which generation is this process" is pointer identity
+//! with the pool's current context: no counter to keep in step.
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use super::{Pool, lock};
-use crate::worker::{FunctionCtx, Worker};
+use crate::{
+    FunctionSpec,
+    worker::{FunctionCtx, Worker},
+};
 
 impl Pool {
-    /// From now on, new processes run `executable`; idle processes of the
-    /// previous one are killed, busy ones once their invocation is answered.
-    pub(crate) fn replace_executable(&self, executable: PathBuf) {
-        let mut spec = self.ctx.spec.clone();
-        spec.executable = executable;
+    /// From now on, new processes start with `spec` (its name and
+    /// `max_concurrency` are the pool's own and stay); idle processes of the
+    /// previous configuration are killed, busy ones once their invocation
+    /// is answered.
+    pub(crate) fn replace_spec(&self, mut spec: FunctionSpec) {
+        spec.name = self.ctx.spec.name.clone();
+        spec.max_concurrency = self.ctx.spec.max_concurrency;
         let next = Arc::new(FunctionCtx {
             spec,
             options: self.ctx.options.clone(),
@@ -37,7 +43,12 @@ impl Pool {
         }
     }
 
-    /// Whether `worker` runs the current executable.
+    /// The configuration new processes start with.
+    pub(crate) fn current(&self) -> Arc<FunctionCtx> {
+        lock(&self.current).clone()
+    }
+
+    /// Whether `worker` runs the current configuration.
     pub(super) fn is_current(&self, worker: &Worker) -> bool {
         Arc::ptr_eq(&worker.shared.function, &lock(&self.current))
     }
