@@ -1,4 +1,5 @@
-//! The template's WebSocket API as the gateway's configuration.
+//! The template's WebSocket API as the gateway's configuration: routes, integrations,
+//! integration responses and request models.
 
 use std::time::Duration;
 
@@ -6,7 +7,8 @@ use anyhow::bail;
 use wsflow_aws_wire::Account;
 use wsflow_gateway::{
     ApiConfig, ConnectAuthorization, IamAuthorization, IamCredential, IntegrationConfig,
-    LambdaAuthorizer, Limits, RouteConfig,
+    IntegrationResponseConfig, LambdaAuthorizer, Limits, RequestModel, RequestValidationConfig,
+    RouteConfig,
 };
 use wsflow_template::{App, Integration};
 
@@ -59,7 +61,13 @@ pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow:
                 template_selection_expression: template_selection_expression.clone(),
                 passthrough_behavior: passthrough_behavior.clone(),
             },
-            Integration::Mock { .. } => IntegrationConfig::Mock,
+            Integration::Mock {
+                request_templates,
+                template_selection_expression,
+            } => IntegrationConfig::Mock {
+                request_templates: request_templates.clone(),
+                template_selection_expression: template_selection_expression.clone(),
+            },
             Integration::Http { uri } => bail!(
                 "Route {}, property IntegrationUri: HTTP integrations ({uri}) are not served by the local stack",
                 route.route_key
@@ -69,6 +77,31 @@ pub fn config(app: &App, account: &Account, port: u16, args: &UpArgs) -> anyhow:
             route_key: route.route_key.clone(),
             integration,
             two_way: route.two_way,
+            integration_responses: route
+                .integration_responses
+                .iter()
+                .map(|ir| IntegrationResponseConfig {
+                    key: ir.key.clone(),
+                    templates: ir.templates.clone(),
+                    template_selection_expression: ir.template_selection_expression.clone(),
+                })
+                .collect(),
+            request_validation: route.model_selection_expression.as_ref().map(|expr| {
+                RequestValidationConfig {
+                    model_selection_expression: expr.clone(),
+                    models: route
+                        .request_models
+                        .iter()
+                        .map(|(key, model)| {
+                            let model = RequestModel {
+                                name: model.name.clone(),
+                                schema: model.schema.clone(),
+                            };
+                            (key.clone(), model)
+                        })
+                        .collect(),
+                }
+            }),
         });
     }
     Ok(ApiConfig {

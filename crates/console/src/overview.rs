@@ -103,6 +103,6 @@ fn integration(i: &IntegrationConfig) -> (String, String) {
             format!("AWS service ({service})"),
             action.clone().or_else(|| path.clone()).unwrap_or_default(),
         ),
-        IntegrationConfig::Mock => ("Mock".into(), String::new()),
+        IntegrationConfig::Mock { .. } => ("Mock".into(), String::new()),
     }
 }

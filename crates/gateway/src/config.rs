@@ -96,6 +96,47 @@ pub struct RouteConfig {
     /// Whether the route has a route response (`RouteResponseKey: $default`):
     /// the integration's response is then sent back to the client.
     pub two_way: bool,
+    /// The integration's `IntegrationResponse`s. They shape what a two-way
+    /// route sends for `AWS` and `MOCK` integrations; proxy integrations
+    /// have none (their result is the reply), so there they are ignored.
+    /// Empty: the integration's response body is sent as it is.
+    pub integration_responses: Vec<IntegrationResponseConfig>,
+    /// Request validation (`ModelSelectionExpression` and `RequestModels`);
+    /// `None` without a model selection expression.
+    pub request_validation: Option<RequestValidationConfig>,
+}
+
+/// An `AWS::ApiGatewayV2::IntegrationResponse`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationResponseConfig {
+    /// `IntegrationResponseKey`: `$default`, or `/regex/` matched against
+    /// the integration's whole status code (e.g. `/2\d\d/`).
+    pub key: String,
+    /// `ResponseTemplates` by key, raw VTL.
+    pub templates: BTreeMap<String, String>,
+    /// `TemplateSelectionExpression` (`\$default`, a static key,
+    /// `${request.body.x}`, `${integration.response.statuscode}`, …);
+    /// `None` selects `$default`.
+    pub template_selection_expression: Option<String>,
+}
+
+/// A route's `ModelSelectionExpression` and `RequestModels`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestValidationConfig {
+    /// E.g. `$request.body.messageType` or `\$default`.
+    pub model_selection_expression: String,
+    /// Model selection key → model. A key with no model falls back to
+    /// `$default`; with no `$default` either, the message fails validation.
+    pub models: BTreeMap<String, RequestModel>,
+}
+
+/// An `AWS::ApiGatewayV2::Model`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestModel {
+    /// `Name`.
+    pub name: String,
+    /// `Schema`: a JSON Schema, draft 4 (API Gateway's draft).
+    pub schema: serde_json::Value,
 }
 
 /// A route's integration.
@@ -124,9 +165,16 @@ pub enum IntegrationConfig {
         /// `WHEN_NO_MATCH` (default), `WHEN_NO_TEMPLATES` or `NEVER`.
         passthrough_behavior: Option<String>,
     },
-    /// `MOCK`: answers `{"statusCode": 200}` to `$connect`/`$disconnect` and
-    /// nothing to messages (two-way mock routes echo nothing either).
-    Mock,
+    /// `MOCK`: the selected request template renders to a JSON object whose
+    /// integer `statusCode` is the integration's status (200 when no
+    /// template is selected); the status selects the integration response,
+    /// whose template renders the reply (the mock has no body of its own).
+    Mock {
+        /// Request templates by key, raw VTL.
+        request_templates: BTreeMap<String, String>,
+        /// As for [`IntegrationConfig::AwsService`]; `None` selects `$default`.
+        template_selection_expression: Option<String>,
+    },
 }
 
 /// API Gateway's WebSocket quotas (all fixed at AWS; configurable here for tests).

@@ -48,6 +48,28 @@ pub enum GatewayError {
     /// Two routes share a route key.
     #[error("duplicate route key {0:?}")]
     DuplicateRoute(String),
+    /// An integration response the gateway cannot serve (a key that is not
+    /// `$default` or a valid `/regex/`, a response template that does not
+    /// parse).
+    #[error("route {route_key:?}: integration response {key:?}: {reason}")]
+    IntegrationResponse {
+        /// The route.
+        route_key: String,
+        /// The `IntegrationResponseKey`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A request model whose schema does not compile.
+    #[error("route {route_key:?}: request model {model:?}: {reason}")]
+    Model {
+        /// The route.
+        route_key: String,
+        /// The model's name.
+        model: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A passthrough behavior other than `WHEN_NO_MATCH`, `WHEN_NO_TEMPLATES`, `NEVER`.
     #[error("route {route_key:?}: unknown passthrough behavior {value:?}")]
     PassthroughBehavior {

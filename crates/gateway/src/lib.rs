@@ -20,7 +20,10 @@
 //!   `wsflow_vtl::json_text`, which reads one path of a message of any
 //!   nesting depth;
 //! * `events`: Lambda proxy events and `$context`;
-//! * `integration`: Lambda proxy, AWS service and mock integrations;
+//! * `integration`: Lambda proxy, AWS service and mock integrations, and
+//!   the integration responses of the non-proxy ones;
+//! * `validation`: route request validation (request models, JSON Schema
+//!   draft 4);
 //! * `connections`: the registry of open connections;
 //! * `connections_api`: the HTTP `@connections` API;
 //! * `socket`: the handshake and the per-connection reader, dispatcher and
@@ -51,11 +54,21 @@
 //!   error, service error) rejects it with 500 `Internal server error`; a
 //!   timeout (29 s) with 504 `Endpoint request timed out`. A proxy result's
 //!   `Sec-WebSocket-Protocol` header selects the subprotocol.
+//! * Request validation, when the route has a model selection expression,
+//!   runs before the integration: a message that fails gets
+//!   `{"message": "Invalid request body", "connectionId", "requestId"}` and
+//!   goes no further.
 //! * Two-way routes send the Lambda proxy result's `body` (a result not in
-//!   proxy shape is sent as its JSON text), or the AWS service's response
-//!   body; a service error is passed through too (status and error body),
-//!   as the `$default` integration response matches every status. One-way
-//!   routes send nothing. Integration failures send
+//!   proxy shape is sent as its JSON text). For `AWS` and `MOCK`
+//!   integrations the status code selects an integration response
+//!   (`/regex/` keys, else `$default`) whose selected template renders the
+//!   reply over the response body; without a template the body (a service
+//!   error's too) is passed through, and without any integration response
+//!   the body is passed through as well (a mock sends nothing then, having
+//!   no body). No matching response (and no `$default`), a mock request
+//!   template without an integer `statusCode`, or a response template that
+//!   fails are integration failures; an empty rendered reply is not sent.
+//!   One-way routes send nothing. Integration failures send
 //!   `{"message": "Internal server error", "connectionId", "requestId"}` on
 //!   every route (timeouts: `Endpoint request timed out`).
 //! * Close codes: frames above 32 KB or messages above 128 KB → 1009
@@ -84,6 +97,7 @@ mod route_selection;
 mod routing;
 mod socket;
 mod urlencoding;
+mod validation;
 
 use std::sync::{
     Arc,
@@ -97,7 +111,8 @@ use wsflow_aws_wire::ServiceError;
 
 pub use config::{
     ApiConfig, Backends, ConnectAuthorization, IamAuthorization, IamCredential, IntegrationConfig,
-    LambdaAuthorizer, Limits, RouteConfig,
+    IntegrationResponseConfig, LambdaAuthorizer, Limits, RequestModel, RequestValidationConfig,
+    RouteConfig,
 };
 pub use error::GatewayError;
 
@@ -112,6 +127,10 @@ pub(crate) struct Route {
     pub(crate) key: String,
     pub(crate) integration: Integration,
     pub(crate) two_way: bool,
+    /// Integration responses (non-proxy integrations that have any).
+    pub(crate) responses: Option<integration::response::IntegrationResponses>,
+    /// Request validation (routes with a model selection expression).
+    pub(crate) validation: Option<validation::RequestValidator>,
 }
 
 /// Counts running connection tasks so [`Gateway::close_all`] can wait for them.
@@ -158,8 +177,9 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// Compiles the route selection expression and every request template
-    /// once, and resolves each AWS service integration's backend.
+    /// Compiles the route selection expression, every request and response
+    /// template and every request model once, and resolves each AWS service
+    /// integration's backend.
     pub fn new(config: ApiConfig, backends: Backends) -> Result<Gateway, GatewayError> {
         let api = ApiInfo {
             api_id: config.api_id.clone(),

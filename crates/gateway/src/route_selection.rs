@@ -10,8 +10,12 @@
 //! * a message that is not JSON, or a path that selects nothing, cannot be
 //!   evaluated: the message goes to `$default`.
 //!
-//! Only `$request.body.*` variables exist for WebSocket route and template
-//! selection; anything else is refused when the gateway is built.
+//! Only `$request.body.*` variables exist for WebSocket route, model and
+//! request template selection; an integration response's template selection
+//! ([`SelectionExpression::parse_response`]) may also use
+//! `$integration.response.statuscode`, `$integration.response.header.<name>`
+//! and `$integration.response.multivalueheader.<name>`, as AWS documents.
+//! Anything else is refused when the gateway is built.
 //!
 //! Evaluation reads the message text through [`wsflow_vtl::json_text`], so
 //! a message of any nesting depth is routed by its fields (a parsed
@@ -25,6 +29,23 @@ use crate::GatewayError;
 enum Part {
     Literal(String),
     Body(Vec<Step>),
+    /// `$integration.response.statuscode`.
+    StatusCode,
+    /// `$integration.response.header.<name>` (the last value) or
+    /// `…multivalueheader.<name>` (all values, comma-separated).
+    Header {
+        name: String,
+        multi: bool,
+    },
+}
+
+/// What an integration answered, for response template selection.
+#[derive(Debug, Clone, Copy)]
+pub struct IntegrationResult<'a> {
+    /// The integration's status code.
+    pub status: u16,
+    /// The integration's response headers.
+    pub headers: &'a [(String, String)],
 }
 
 /// A compiled selection expression.
@@ -76,24 +97,56 @@ fn parse_path(expression: &str, mut s: &str) -> Result<Vec<Step>, GatewayError> 
     Ok(steps)
 }
 
-fn parse_variable(expression: &str, var: &str) -> Result<Part, GatewayError> {
+fn parse_variable(expression: &str, var: &str, response: bool) -> Result<Part, GatewayError> {
     // `$default` is the reserved key, never a variable: AWS documents the
     // escaped form `\$default`, and templates in the wild also write it bare.
     if var == "default" {
         return Ok(Part::Literal("$default".to_owned()));
     }
+    if response {
+        if var == "integration.response.statuscode" {
+            return Ok(Part::StatusCode);
+        }
+        for (prefix, multi) in [
+            ("integration.response.header.", false),
+            ("integration.response.multivalueheader.", true),
+        ] {
+            if let Some(name) = var.strip_prefix(prefix).filter(|n| !n.is_empty()) {
+                return Ok(Part::Header {
+                    name: name.to_owned(),
+                    multi,
+                });
+            }
+        }
+    }
     let tail = var.strip_prefix("request.body").ok_or_else(|| {
+        let available = if response {
+            "$request.body.*, $integration.response.statuscode, $integration.response.header.* and $integration.response.multivalueheader.* are available"
+        } else {
+            "only $request.body.* is available"
+        };
         err(
             expression,
-            format!("unsupported variable ${var}; only $request.body.* is available"),
+            format!("unsupported variable ${var}; {available}"),
         )
     })?;
     Ok(Part::Body(parse_path(expression, tail)?))
 }
 
 impl SelectionExpression {
-    /// Compiles an expression.
+    /// Compiles a route, model or request template selection expression
+    /// (`$request.body.*` variables only).
     pub fn parse(expression: &str) -> Result<Self, GatewayError> {
+        Self::compile(expression, false)
+    }
+
+    /// Compiles an integration response's template selection expression,
+    /// which may also read the integration's status code and headers.
+    pub fn parse_response(expression: &str) -> Result<Self, GatewayError> {
+        Self::compile(expression, true)
+    }
+
+    fn compile(expression: &str, response: bool) -> Result<Self, GatewayError> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = expression.char_indices().peekable();
@@ -133,7 +186,7 @@ impl SelectionExpression {
                         }
                         (&rest[..end], end)
                     };
-                    parts.push(parse_variable(expression, var)?);
+                    parts.push(parse_variable(expression, var, response)?);
                     // Skip the characters the variable consumed.
                     while let Some(&(j, _)) = chars.peek() {
                         if j < i + 1 + consumed {
@@ -155,6 +208,18 @@ impl SelectionExpression {
     /// Evaluates against a message's text. `None` means "cannot be
     /// evaluated": the text is not JSON, or a path selects nothing or `null`.
     pub fn evaluate(&self, body: &str) -> Option<String> {
+        self.evaluate_with(body, None)
+    }
+
+    /// Evaluates an integration response's template selection expression:
+    /// `$request.body.*` reads the client's message, the
+    /// `$integration.response.*` variables read `result`. A header the
+    /// integration did not send cannot be evaluated (`None`).
+    pub fn evaluate_response(&self, body: &str, result: IntegrationResult<'_>) -> Option<String> {
+        self.evaluate_with(body, Some(result))
+    }
+
+    fn evaluate_with(&self, body: &str, result: Option<IntegrationResult<'_>>) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -163,6 +228,23 @@ impl SelectionExpression {
                     Selected::Null => return None,
                     Selected::String(s) | Selected::Json(s) => out.push_str(&s),
                 },
+                Part::StatusCode => out.push_str(&result?.status.to_string()),
+                Part::Header { name, multi } => {
+                    let mut values = result?
+                        .headers
+                        .iter()
+                        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.as_str());
+                    if *multi {
+                        let all: Vec<&str> = values.collect();
+                        if all.is_empty() {
+                            return None;
+                        }
+                        out.push_str(&all.join(","));
+                    } else {
+                        out.push_str(values.next_back()?);
+                    }
+                }
             }
         }
         Some(out)
@@ -234,6 +316,61 @@ mod tests {
                 .unwrap()
                 .evaluate(r#"{"x": "1"}"#)
                 .is_some()
+        );
+        // Response variables only where AWS allows them.
+        assert!(SelectionExpression::parse("$integration.response.statuscode").is_err());
+        assert!(SelectionExpression::parse_response("$integration.response.body.x").is_err());
+        assert!(SelectionExpression::parse_response("$integration.response.header.").is_err());
+    }
+
+    #[test]
+    fn response_template_selection() {
+        let headers = [
+            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("X-A".to_owned(), "1".to_owned()),
+            ("x-a".to_owned(), "2".to_owned()),
+        ];
+        let result = IntegrationResult {
+            status: 404,
+            headers: &headers,
+        };
+        let eval = |expr: &str, body: &str| {
+            SelectionExpression::parse_response(expr)
+                .unwrap()
+                .evaluate_response(body, result)
+        };
+        assert_eq!(
+            eval("$integration.response.statuscode", "x").as_deref(),
+            Some("404")
+        );
+        assert_eq!(
+            eval(
+                "${integration.response.statuscode}-${request.body.kind}",
+                r#"{"kind":"k"}"#
+            )
+            .as_deref(),
+            Some("404-k")
+        );
+        assert_eq!(
+            eval("$integration.response.header.content-type", "").as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(
+            eval("$integration.response.header.X-A", "").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            eval("$integration.response.multivalueheader.X-A", "").as_deref(),
+            Some("1,2")
+        );
+        assert_eq!(eval("$integration.response.header.Missing", ""), None);
+        assert_eq!(eval("\\$default", "").as_deref(), Some("$default"));
+        // Without a result the response variables cannot be evaluated.
+        assert_eq!(
+            SelectionExpression::parse_response("$integration.response.statuscode")
+                .unwrap()
+                .evaluate("{}"),
+            None
         );
     }
 }

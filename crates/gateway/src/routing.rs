@@ -8,8 +8,10 @@
 use std::{collections::HashMap, sync::Arc};
 
 use crate::{
-    ApiConfig, Backends, Gateway, GatewayError, Route, authorizer, integration::Integration,
+    ApiConfig, Backends, Gateway, GatewayError, Route, authorizer,
+    integration::{Integration, response::IntegrationResponses},
     route_selection::SelectionExpression,
+    validation::RequestValidator,
 };
 
 /// A compiled [`ApiConfig`].
@@ -24,22 +26,32 @@ pub(crate) struct Routing {
 }
 
 impl Routing {
-    /// Compiles the route selection expression and every request template
-    /// once, and resolves each AWS service integration's backend.
+    /// Compiles the route selection expression, every request and response
+    /// template and every request model once, and resolves each AWS service
+    /// integration's backend.
     pub(crate) fn compile(config: ApiConfig, backends: &Backends) -> Result<Routing, GatewayError> {
         let selection = SelectionExpression::parse(&config.route_selection_expression)?;
         let mut routes = HashMap::new();
         let (mut connect, mut disconnect, mut default) = (None, None, None);
         for rc in &config.routes {
+            let integration =
+                Integration::compile(&rc.route_key, &rc.integration, &config, backends)?;
+            let responses = if integration.has_responses() {
+                IntegrationResponses::compile(&rc.route_key, &rc.integration_responses)?
+            } else {
+                None
+            };
+            let validation = rc
+                .request_validation
+                .as_ref()
+                .map(|v| RequestValidator::compile(&rc.route_key, v))
+                .transpose()?;
             let route = Route {
                 key: rc.route_key.clone(),
-                integration: Integration::compile(
-                    &rc.route_key,
-                    &rc.integration,
-                    &config,
-                    backends,
-                )?,
+                integration,
                 two_way: rc.two_way,
+                responses,
+                validation,
             };
             let slot = match rc.route_key.as_str() {
                 "$connect" => &mut connect,

@@ -44,6 +44,7 @@ use crate::{
     ids,
     integration::{CallInput, Outcome},
     observe::{ConnectionSummary, Direction, GatewayEvent, Observer},
+    route_selection::IntegrationResult,
     urlencoding,
 };
 
@@ -562,15 +563,23 @@ async fn write_loop(
     let _ = sink.close().await;
 }
 
-/// Sends a JSON message of API Gateway's own (`Forbidden`,
-/// `Internal server error`, …) to the client.
+/// A message of API Gateway's own (`Forbidden`, `Internal server error`,
+/// `Invalid request body`, …), byte for byte as AWS sends it: the recorded
+/// frames and the documented one share this key order and spacing,
+/// `{"message": "Forbidden", "connectionId":"…", "requestId":"…"}`.
+fn gateway_message(message: &str, connection_id: &str, request_id: &str) -> String {
+    let text = |s: &str| Value::String(s.to_owned()).to_string();
+    format!(
+        "{{\"message\": {}, \"connectionId\":{}, \"requestId\":{}}}",
+        text(message),
+        text(connection_id),
+        text(request_id)
+    )
+}
+
+/// Sends a message of API Gateway's own to the client.
 async fn send_gateway_message(conn: &Connection, message: &str, request_id: &str) {
-    let body = json!({
-        "message": message,
-        "connectionId": conn.info.connection_id,
-        "requestId": request_id,
-    })
-    .to_string();
+    let body = gateway_message(message, &conn.info.connection_id, request_id);
     let _ = conn
         .outbound
         .send(Outbound::Message(Message::Text(body.into())))
@@ -618,6 +627,13 @@ async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
         },
     );
     let request_id = req.request_id;
+    if let Some(validation) = &route.validation
+        && !validation.accepts(body)
+    {
+        debug!(route = %route.key, %request_id, "request body failed validation");
+        send_gateway_message(conn, "Invalid request body", &request_id).await;
+        return;
+    }
     // A Lambda gets the context inside its event; templates get it as $context.
     let (event, context) = if route.integration.wants_event() {
         (Some(events::message_event(req.context, body)), Map::new())
@@ -635,24 +651,59 @@ async fn dispatch(gw: &Gateway, conn: &Connection, text: Utf8Bytes) {
         .call(&input, event, routing.config.limits.integration_timeout)
         .await;
     let reply = match outcome {
-        Outcome::Response { body, .. } => body.filter(|_| route.two_way),
-        Outcome::ServiceError { body, .. } => Some(body).filter(|_| route.two_way),
-        Outcome::Failed(e) => {
-            warn!(route = %route.key, error = %e, "integration failed");
-            send_gateway_message(conn, "Internal server error", &request_id).await;
-            None
+        Outcome::Response {
+            status,
+            body,
+            headers,
+        } => route_reply(route, status, &headers, body, &input),
+        Outcome::ServiceError { status, body } => {
+            route_reply(route, status, &[], Some(body), &input)
         }
+        Outcome::Failed(e) => Err(e),
         Outcome::TimedOut => {
             warn!(route = %route.key, "integration timed out");
             send_gateway_message(conn, "Endpoint request timed out", &request_id).await;
-            None
+            return;
         }
     };
-    if let Some(reply) = reply {
-        let _ = conn
-            .outbound
-            .send(Outbound::Message(Message::Text(reply.into())))
-            .await;
+    match reply {
+        Ok(Some(reply)) => {
+            let _ = conn
+                .outbound
+                .send(Outbound::Message(Message::Text(reply.into())))
+                .await;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            warn!(route = %route.key, error = %e, "integration failed");
+            send_gateway_message(conn, "Internal server error", &request_id).await;
+        }
+    }
+}
+
+/// What a route sends for its integration's answer: nothing on one-way
+/// routes; on two-way routes the body, or for non-proxy integrations with
+/// integration responses what the selected response makes of it (`Err`:
+/// the request fails, see `integration::response`).
+fn route_reply(
+    route: &Route,
+    status: u16,
+    headers: &[(String, String)],
+    body: Option<String>,
+    input: &CallInput<'_>,
+) -> Result<Option<String>, String> {
+    if !route.two_way {
+        return Ok(None);
+    }
+    match &route.responses {
+        None => Ok(body),
+        Some(responses) => responses
+            .reply(
+                IntegrationResult { status, headers },
+                body.as_deref(),
+                input,
+            )
+            .map(|reply| reply.filter(|r| !r.is_empty())),
     }
 }
 
@@ -697,6 +748,18 @@ async fn run_disconnect(gw: &Gateway, info: &ConnectionInfo, code: u16, reason: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gateway_messages_are_aws_frames() {
+        // As recorded (ws-error-frame.forbidden.no-matching-route…).
+        assert_eq!(
+            gateway_message("Forbidden", "XDmENcnwIE0CFEQ=", "XDmGEE2RoE0FRdQ="),
+            r#"{"message": "Forbidden", "connectionId":"XDmENcnwIE0CFEQ=", "requestId":"XDmGEE2RoE0FRdQ="}"#
+        );
+        let odd = gateway_message("a \"quoted\"\n", "c", "r");
+        let parsed: Value = serde_json::from_str(&odd).unwrap();
+        assert_eq!(parsed["message"], "a \"quoted\"\n");
+    }
 
     #[test]
     fn header_names_and_queries() {

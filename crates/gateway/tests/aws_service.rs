@@ -245,6 +245,8 @@ async fn template_selection_and_passthrough_behaviors() {
             passthrough_behavior: Some(passthrough.into()),
         },
         two_way: true,
+        integration_responses: Vec::new(),
+        request_validation: None,
     };
     let s = serve(
         api(vec![

@@ -625,9 +625,13 @@ impl Builder<'_, '_> {
             Some(s) => self.opt_string(s, "StageName")?.unwrap_or_default(),
             None => String::new(),
         };
+        let mut models = BTreeMap::new();
+        for mid in self.children("AWS::ApiGatewayV2::Model", "ApiId", id)? {
+            models.insert(mid.to_string(), self.model(mid)?);
+        }
         let mut routes = Vec::new();
         for rid in self.children("AWS::ApiGatewayV2::Route", "ApiId", id)? {
-            routes.push(self.route(rid)?);
+            routes.push(self.route(rid, &models)?);
         }
         Ok(WebSocketApi {
             logical_id: id.to_string(),
@@ -642,7 +646,76 @@ impl Builder<'_, '_> {
         })
     }
 
-    fn route(&self, rid: &str) -> Res<Route> {
+    /// An `AWS::ApiGatewayV2::Model`; its schema must compile (JSON Schema draft 4, as API
+    /// Gateway validates with).
+    fn model(&self, mid: &str) -> Res<Model> {
+        let name = self
+            .opt_string(mid, "Name")?
+            .ok_or_else(|| bad(mid, "Name", "a model needs a Name"))?;
+        let schema = match self.opt_value(mid, "Schema")? {
+            None => return Err(bad(mid, "Schema", "a model needs a Schema")),
+            Some(Value::String(text)) => serde_json::from_str(&text)
+                .map_err(|e| bad(mid, "Schema", format!("not JSON: {e}")))?,
+            Some(v) => v,
+        };
+        if !schema.is_object() {
+            return Err(bad(mid, "Schema", "a JSON Schema is an object"));
+        }
+        jsonschema::draft4::options().build(&schema).map_err(|e| {
+            bad(
+                mid,
+                "Schema",
+                format!("not a JSON Schema (draft 4) the stack can compile: {e}"),
+            )
+        })?;
+        Ok(Model {
+            logical_id: mid.to_string(),
+            name,
+            content_type: self.opt_string(mid, "ContentType")?,
+            schema,
+        })
+    }
+
+    /// A route's `RequestModels`: each value names a model of the API, by its `Name` (as
+    /// API Gateway takes it) or by a `!Ref` to the model resource.
+    fn request_models(
+        &self,
+        rid: &str,
+        models: &BTreeMap<String, Model>,
+    ) -> Res<BTreeMap<String, Model>> {
+        let mut out = BTreeMap::new();
+        let Some(value) = self.prop(rid, "RequestModels") else {
+            return Ok(out);
+        };
+        let Value::Object(map) = value else {
+            return Err(bad(
+                rid,
+                "RequestModels",
+                "expected a map from model selection key to model name",
+            ));
+        };
+        for (key, v) in map {
+            let prop = format!("RequestModels.{key}");
+            let model = match self.logical_of(v, &["AWS::ApiGatewayV2::Model"], None) {
+                Some(mid) => models.get(&mid),
+                None => {
+                    let name = self.r.resolve_string(v).map_err(|e| err(rid, &prop, e))?;
+                    models.values().find(|m| m.name == name)
+                }
+            };
+            let model = model.ok_or_else(|| {
+                bad(
+                    rid,
+                    &prop,
+                    "names no AWS::ApiGatewayV2::Model of this route's API",
+                )
+            })?;
+            out.insert(key.clone(), model.clone());
+        }
+        Ok(out)
+    }
+
+    fn route(&self, rid: &str, models: &BTreeMap<String, Model>) -> Res<Route> {
         let route_key = self
             .opt_string(rid, "RouteKey")?
             .ok_or_else(|| bad(rid, "RouteKey", "a route needs a RouteKey"))?;
@@ -673,7 +746,13 @@ impl Builder<'_, '_> {
             integration_responses.push(IntegrationResponse {
                 key: self
                     .opt_string(irid, "IntegrationResponseKey")?
-                    .unwrap_or_default(),
+                    .ok_or_else(|| {
+                        bad(
+                            irid,
+                            "IntegrationResponseKey",
+                            "an integration response needs a key ($default or /regex/)",
+                        )
+                    })?,
                 templates: self.string_map(irid, "ResponseTemplates")?,
                 template_selection_expression: self
                     .opt_string(irid, "TemplateSelectionExpression")?,
@@ -711,6 +790,8 @@ impl Builder<'_, '_> {
             ));
         }
         Ok(Route {
+            model_selection_expression: self.opt_string(rid, "ModelSelectionExpression")?,
+            request_models: self.request_models(rid, models)?,
             authorization_type,
             authorizer,
             route_key,
@@ -853,6 +934,8 @@ impl Builder<'_, '_> {
             }
             "MOCK" => Integration::Mock {
                 request_templates: self.string_map(iid, "RequestTemplates")?,
+                template_selection_expression: self
+                    .opt_string(iid, "TemplateSelectionExpression")?,
             },
             "HTTP" | "HTTP_PROXY" => Integration::Http { uri: need_uri()? },
             other => {

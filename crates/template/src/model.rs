@@ -61,6 +61,24 @@ pub struct Route {
     pub authorization_type: String,
     /// The `AWS::ApiGatewayV2::Authorizer` named by `AuthorizerId` (with `CUSTOM`).
     pub authorizer: Option<Authorizer>,
+    /// `ModelSelectionExpression` (e.g. `$request.body.messageType`, `\$default`): with it,
+    /// messages are validated against [`Route::request_models`].
+    pub model_selection_expression: Option<String>,
+    /// `RequestModels`: model selection key → the model it names.
+    pub request_models: BTreeMap<String, Model>,
+}
+
+/// An `AWS::ApiGatewayV2::Model` of the route's API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Logical id.
+    pub logical_id: String,
+    /// `Name` (what `RequestModels` name it by).
+    pub name: String,
+    /// `ContentType` (e.g. `application/json`).
+    pub content_type: Option<String>,
+    /// `Schema`: a JSON Schema, draft 4, checked to compile when the template loads.
+    pub schema: serde_json::Value,
 }
 
 /// An `AWS::ApiGatewayV2::Authorizer` (WebSocket APIs: `REQUEST`, backed by a Lambda function).
@@ -122,8 +140,10 @@ pub enum Integration {
     },
     /// `MOCK`.
     Mock {
-        /// `RequestTemplates`.
+        /// `RequestTemplates` (each renders `{"statusCode": <integer>}`).
         request_templates: BTreeMap<String, String>,
+        /// `TemplateSelectionExpression` (kept as written, e.g. `\$default`).
+        template_selection_expression: Option<String>,
     },
     /// `HTTP` / `HTTP_PROXY`.
     Http {

@@ -149,7 +149,8 @@ fn api_stage_and_routes() {
             request_templates: BTreeMap::from([(
                 "$default".into(),
                 r#"{"statusCode": 200}"#.into()
-            )])
+            )]),
+            template_selection_expression: None,
         }
     );
     assert_eq!(

@@ -14,10 +14,10 @@
 //!   form has none (the queue URL is
 //!   [`wsflow_aws_wire::Account::queue_url`] of `http://<domainName>` and
 //!   the path's queue name), so the SQS service needs no other channel.
-//! * A service error is passed through to two-way routes (status and the
-//!   protocol's error body: JSON `__type`/`message`, or the query
-//!   protocol's `ErrorResponse` XML), since the `$default` integration
-//!   response matches every status.
+//! * A service error reaches two-way routes like a success: its status
+//!   selects the integration response and its body (JSON
+//!   `__type`/`message`, or the query protocol's `ErrorResponse` XML) is
+//!   what the response template renders or passes through.
 
 use std::{collections::BTreeMap, sync::Arc};
 

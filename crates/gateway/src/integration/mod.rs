@@ -1,9 +1,13 @@
 //! Route integrations, compiled once: Lambda proxy, AWS service (request
 //! templates + a local [`wsflow_aws_wire::AwsService`]) and mock. Each call
-//! yields an [`Outcome`] the socket layer turns into what API Gateway does.
+//! yields an [`Outcome`] the socket layer turns into what API Gateway does;
+//! for non-proxy integrations on two-way routes, through the integration
+//! responses (`response`).
 
 pub(crate) mod aws_service;
 pub(crate) mod lambda;
+pub(crate) mod mock;
+pub(crate) mod response;
 
 use std::{sync::Arc, time::Duration};
 
@@ -51,7 +55,7 @@ pub(crate) struct CallInput<'a> {
 pub(crate) enum Integration {
     Lambda(lambda::LambdaIntegration),
     Service(Box<aws_service::ServiceIntegration>),
-    Mock,
+    Mock(mock::MockIntegration),
 }
 
 impl Integration {
@@ -71,8 +75,20 @@ impl Integration {
             IntegrationConfig::AwsService { .. } => Self::Service(Box::new(
                 aws_service::ServiceIntegration::compile(route_key, config, api, backends)?,
             )),
-            IntegrationConfig::Mock => Self::Mock,
+            IntegrationConfig::Mock {
+                request_templates,
+                template_selection_expression,
+            } => Self::Mock(mock::MockIntegration::compile(
+                route_key,
+                request_templates,
+                template_selection_expression.as_deref(),
+            )?),
         })
+    }
+
+    /// Whether the integration has integration responses (non-proxy).
+    pub(crate) fn has_responses(&self) -> bool {
+        matches!(self, Self::Service(_) | Self::Mock(_))
     }
 
     /// Whether calling needs the Lambda proxy event.
@@ -91,11 +107,7 @@ impl Integration {
             match self {
                 Self::Lambda(l) => l.call(event.unwrap_or(Value::Null)).await,
                 Self::Service(s) => s.call(input).await,
-                Self::Mock => Outcome::Response {
-                    status: 200,
-                    body: None,
-                    headers: Vec::new(),
-                },
+                Self::Mock(m) => m.call(input),
             }
         };
         match tokio::time::timeout(timeout, fut).await {

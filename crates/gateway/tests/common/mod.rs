@@ -146,6 +146,8 @@ pub fn lambda_route(key: &str, function: &str, two_way: bool) -> RouteConfig {
             function: function.into(),
         },
         two_way,
+        integration_responses: Vec::new(),
+        request_validation: None,
     }
 }
 
@@ -168,6 +170,8 @@ pub fn service_route(
             passthrough_behavior: None,
         },
         two_way,
+        integration_responses: Vec::new(),
+        request_validation: None,
     }
 }
 
