@@ -22,7 +22,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use serde_json::Map;
-use wsflow_aws_wire::{AwsService, Protocol, ServiceError, ServiceRequest};
+use wsflow_aws_wire::{AwsService, Protocol, ServiceRequest};
 use wsflow_vtl::{RenderContext, Template};
 
 use super::{CallInput, Outcome};
@@ -222,7 +222,11 @@ impl ServiceIntegration {
                         String::from_utf8_lossy(&e.json_body(self.service.error_namespace()))
                             .into_owned()
                     }
-                    Protocol::Query => query_error_xml(&e),
+                    Protocol::Query => wsflow_aws_wire::query_error_document(
+                        &e,
+                        self.service.query_namespace(),
+                        &crate::ids::new_id(),
+                    ),
                 },
             },
         }
@@ -235,28 +239,6 @@ fn form_value(form: &str, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (k.trim() == name).then(|| urlencoding::decode(v.trim()))
     })
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The AWS query protocol's error document.
-fn query_error_xml(e: &ServiceError) -> String {
-    let kind = if e.status >= 500 {
-        "Receiver"
-    } else {
-        "Sender"
-    };
-    format!(
-        "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
-        xml_escape(&e.code),
-        xml_escape(&e.message),
-        crate::ids::new_id()
-    )
 }
 
 #[cfg(test)]
