@@ -24,10 +24,25 @@ pub fn configs(app: &App) -> Vec<FunctionConfig> {
             memory_mb: f.memory_mb,
             architectures: f.architectures.clone(),
             environment: f.environment.clone(),
-            code_location: Some(match &f.inline_code {
-                Some(_) => "InlineCode (in the template)".to_owned(),
-                None => format!("file://{}", f.code_uri.display()),
-            }),
+            code_location: code_location(f),
         })
         .collect()
+}
+
+/// `GetFunction`'s `Code.Location`: a `file://` URL of the function's `CodeUri` (none for
+/// `InlineCode`, which lives in the template).
+fn code_location(f: &wsflow_template::Function) -> Option<String> {
+    if f.inline_code.is_some() {
+        return None;
+    }
+    let path = std::path::absolute(&f.code_uri).unwrap_or_else(|_| f.code_uri.clone());
+    let mut url = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Some(url)
 }

@@ -187,6 +187,9 @@ pub async fn plan(old: &App, new: &App, live: &Live, built: &Built) -> anyhow::R
     runtimes.prepare_for(&new.functions).await?;
     let (mut functions_added, mut functions_updated) = (Vec::new(), Vec::new());
     let mut to_build: Vec<&Function> = Vec::new();
+    // Functions that are no longer cargo builds (now Python, Node.js or a prebuilt bootstrap):
+    // the rebuilder must stop building and swapping them.
+    let mut no_longer_cargo: Vec<String> = Vec::new();
     for f in &new.functions {
         let before = old.functions.iter().find(|o| o.name == f.name);
         if before.is_some_and(|o| host_props(o) == host_props(f)) {
@@ -210,6 +213,8 @@ pub async fn plan(old: &App, new: &App, live: &Live, built: &Built) -> anyhow::R
             }
         } else if cargo {
             to_build.push(f);
+        } else if built.functions.iter().any(|b| b.name == f.name) {
+            no_longer_cargo.push(f.name.clone());
         }
         if before.is_none() {
             functions_added.push(spec);
@@ -246,12 +251,16 @@ pub async fn plan(old: &App, new: &App, live: &Live, built: &Built) -> anyhow::R
     }
     for spec in functions_added.iter().chain(&functions_updated) {
         check_executable(spec)?;
+        live.host
+            .validate_spec(spec)
+            .map_err(|e| anyhow::anyhow!("function {}: {e}", spec.name))?;
     }
     let built_names =
         |b: &Built| -> Vec<String> { b.functions.iter().map(|f| f.name.clone()).collect() };
-    if !functions_gone.is_empty() {
+    if !functions_gone.is_empty() || !no_longer_cargo.is_empty() {
         let mut next = next_built.take().unwrap_or_else(|| built.clone());
-        next.functions.retain(|b| !functions_gone.contains(&b.name));
+        next.functions
+            .retain(|b| !functions_gone.contains(&b.name) && !no_longer_cargo.contains(&b.name));
         if built_names(&next) != built_names(built) {
             next_built = Some(next);
         }

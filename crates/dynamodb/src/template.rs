@@ -32,6 +32,8 @@ impl DynamoDb {
     /// Checks `spec` as CreateTable would, creating nothing (so a template
     /// can be checked in full before any of it is applied).
     pub fn validate_table(spec: &TableSpec) -> Result<(), DynamoError> {
+        crate::ops::tables::parse_create_table(&create_body(spec))
+            .map_err(|e| invalid(&spec.name, e))?;
         TableMeta::from_spec(spec, 0.0, new_table_id())
             .map(drop)
             .map_err(|e| invalid(&spec.name, e))
@@ -189,6 +191,18 @@ mod tests {
         let bad = spec("x", &[("pk", KeyType::Hash, "S")], None);
         assert!(DynamoDb::validate_table(&bad).is_err());
         assert!(DynamoDb::validate_table(&v4).is_ok());
+        // What only CreateTable checked before: the key schema's order, the table name.
+        let range_first = spec(
+            "Items",
+            &[("sk", KeyType::Range, "S"), ("pk", KeyType::Hash, "S")],
+            None,
+        );
+        let e = DynamoDb::validate_table(&range_first)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a HASH key type"), "{e}");
+        let bad_name = spec("a b", &[("pk", KeyType::Hash, "S")], None);
+        assert!(DynamoDb::validate_table(&bad_name).is_err());
         let listed = call(&db, "ListTables", json!({})).unwrap();
         assert_eq!(listed["TableNames"], json!([]));
     }

@@ -231,6 +231,13 @@ impl LambdaHost {
         pool.invoke(payload).await
     }
 
+    /// Checks `spec` as [`Self::add_function`] would (its limits, a name
+    /// valid in an ARN), starting nothing: a template reload checks every
+    /// function before it changes any.
+    pub fn validate_spec(&self, spec: &FunctionSpec) -> Result<(), HostError> {
+        new_pool(spec.clone(), &self.inner.options, &self.inner.account).map(drop)
+    }
+
     /// Replaces `function`'s executable (after a rebuild): new invocations
     /// get new processes running `executable`; idle processes of the old one
     /// are stopped now, busy ones once their invocation is answered.
@@ -250,9 +257,7 @@ impl LambdaHost {
                 path: executable,
             });
         }
-        let mut spec = pool.current().spec.clone();
-        spec.executable = executable;
-        pool.replace_spec(spec);
+        pool.update_spec(|spec| spec.executable = executable);
         Ok(())
     }
 

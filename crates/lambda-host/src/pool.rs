@@ -50,6 +50,9 @@ pub(crate) struct Pool {
     workers: Mutex<HashMap<u64, Arc<Worker>>>,
     next_id: AtomicU64,
     closed: AtomicBool,
+    /// Removed from the host while serving ([`Pool::retire`]): refusals are
+    /// `ResourceNotFoundException`, not "shutting down".
+    retired: AtomicBool,
     /// Invocations, errors, recent durations (the console's figures).
     pub(crate) stats: Counters,
 }
@@ -65,6 +68,7 @@ impl Pool {
             workers: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
             stats: Counters::default(),
         })
     }
@@ -78,12 +82,15 @@ impl Pool {
         self: &Arc<Self>,
         payload: Bytes,
     ) -> Result<Bytes, LambdaInvokeError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| aws_errors::shutting_down())?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| {
+            if self.retired.load(Ordering::Acquire) {
+                // Removed from the template while this call waited: as Lambda answers
+                // for a deleted function.
+                aws_errors::function_not_found(&self.ctx.arn)
+            } else {
+                aws_errors::shutting_down()
+            }
+        })?;
         let request_id = new_request_id();
         let (reply_tx, reply_rx) = oneshot::channel();
         let mut invocation = Invocation {
@@ -253,6 +260,7 @@ impl Pool {
     /// for a process), stops idle processes now and busy ones once their
     /// invocation is answered (see `release`).
     pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
         self.closed.store(true, Ordering::Release);
         self.permits.close();
         let idle: Vec<Arc<Worker>> = lock(&self.idle).drain(..).map(|(w, _)| w).collect();

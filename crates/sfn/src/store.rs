@@ -29,7 +29,7 @@
 //! redb keeps a page cache of 1 GiB by default, which a long-running stack fills as the file
 //! grows (the soak of issue 13 saw the stack's RSS climb from 40 MiB to 1.1 GiB over 139,000
 //! executions). The store opens the file with [`DEFAULT_CACHE_BYTES`] instead (the OS page
-//! cache still holds what redb evicts); `cargo bench -p wsflow-sfn --bench throughput` measures
+//! cache still holds what redb evicts); `cargo bench -p wsflow-sfn --bench page_cache` measures
 //! the durable throughput with both sizes side by side.
 
 //! # History layout

@@ -4,7 +4,7 @@
 mod batch;
 mod items;
 mod read;
-mod tables;
+pub(crate) mod tables;
 
 use serde_json::{Value, json};
 use wsflow_aws_wire::ServiceError;

@@ -35,6 +35,22 @@ fn describe(store: &Store, meta: &TableMeta, status: &str) -> Result<Value, Serv
 }
 
 pub fn create_table(store: &Store, body: &Value) -> Result<Value, ServiceError> {
+    let spec = parse_create_table(body)?;
+    let name = spec.name.as_str();
+    if store.table(name).is_ok() {
+        return Err(ServiceError::client(
+            "ResourceInUseException",
+            format!("Table already exists: {name}"),
+        ));
+    }
+    let meta = TableMeta::from_spec(&spec, epoch_secs(store.now()), new_table_id())?;
+    store.put_table(meta.clone())?;
+    Ok(json!({"TableDescription": describe(store, &meta, "CREATING")?}))
+}
+
+/// A CreateTable request's table, checked as CreateTable checks it (name, key schema,
+/// attribute definitions, what the local DynamoDB does not support); nothing is created.
+pub fn parse_create_table(body: &Value) -> Result<TableSpec, ServiceError> {
     let name = table_name(body)?;
     for unsupported in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
         if body.get(unsupported).is_some_and(|v| !v.is_null()) {
@@ -78,21 +94,12 @@ pub fn create_table(store: &Store, body: &Value) -> Result<Value, ServiceError> 
                 .ok_or_else(|| missing("attributeDefinitions.member"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let spec = TableSpec {
+    Ok(TableSpec {
         name: name.to_owned(),
         key_schema,
         attribute_definitions,
         ttl_attribute: None,
-    };
-    if store.table(name).is_ok() {
-        return Err(ServiceError::client(
-            "ResourceInUseException",
-            format!("Table already exists: {name}"),
-        ));
-    }
-    let meta = TableMeta::from_spec(&spec, epoch_secs(store.now()), new_table_id())?;
-    store.put_table(meta.clone())?;
-    Ok(json!({"TableDescription": describe(store, &meta, "CREATING")?}))
+    })
 }
 
 pub fn delete_table(store: &Store, body: &Value) -> Result<Value, ServiceError> {

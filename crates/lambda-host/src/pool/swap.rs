@@ -22,20 +22,30 @@ impl Pool {
     /// `max_concurrency` are the pool's own and stay); idle processes of the
     /// previous configuration are killed, busy ones once their invocation
     /// is answered.
-    pub(crate) fn replace_spec(&self, mut spec: FunctionSpec) {
-        spec.name = self.ctx.spec.name.clone();
-        spec.max_concurrency = self.ctx.spec.max_concurrency;
-        let next = Arc::new(FunctionCtx {
-            spec,
-            options: self.ctx.options.clone(),
-            arn: self.ctx.arn.clone(),
-            arn_header: self.ctx.arn_header.clone(),
-            log: self.ctx.log.clone(),
-        });
+    pub(crate) fn replace_spec(&self, spec: FunctionSpec) {
+        self.update_spec(|current| *current = spec);
+    }
+
+    /// [`Self::replace_spec`] with the current configuration changed by
+    /// `change`, read and written under the pool's locks in one step, so two
+    /// changes made at once (a rebuild's new executable, a template's new
+    /// environment) both land.
+    pub(crate) fn update_spec(&self, change: impl FnOnce(&mut FunctionSpec)) {
         let retired: Vec<Arc<Worker>> = {
             // The idle lock first, as in `release`.
             let mut idle = lock(&self.idle);
-            *lock(&self.current) = next;
+            let mut current = lock(&self.current);
+            let mut spec = current.spec.clone();
+            change(&mut spec);
+            spec.name = self.ctx.spec.name.clone();
+            spec.max_concurrency = self.ctx.spec.max_concurrency;
+            *current = Arc::new(FunctionCtx {
+                spec,
+                options: self.ctx.options.clone(),
+                arn: self.ctx.arn.clone(),
+                arn_header: self.ctx.arn_header.clone(),
+                log: self.ctx.log.clone(),
+            });
             idle.drain(..).map(|(w, _)| w).collect()
         };
         for w in retired {

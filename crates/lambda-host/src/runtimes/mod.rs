@@ -166,7 +166,15 @@ pub struct Launch {
 }
 
 /// Where a function's code is: `CodeUri`, or its `InlineCode` written to
-/// `<cache>/inline/<function>/index.<ext>`.
+/// `<cache>/inline/<function>-<name hash>/<code hash>/index.<ext>`.
+///
+/// Each version of inline code gets its own directory, named by the digest
+/// of its text: writing a new version (a `--watch` reload being checked, or
+/// one later refused) never touches the directory processes of the current
+/// version run in, and the directory holds only that version's handler file
+/// (a stale `index.js` would be loaded before a new `index.mjs`). The name
+/// hash keeps functions whose names sanitise alike (`a.b`, `a_b`) apart.
+/// Old versions' directories stay until the data directory is removed.
 pub(crate) fn code_dir(
     function: &str,
     code_uri: &Path,
@@ -189,16 +197,13 @@ pub(crate) fn code_dir(
                     }
                 })
                 .collect();
-            let dir = cache_dir.join("inline").join(component);
-            // Only the current handler file: a stale `index.js` would be
-            // loaded before a new `index.mjs`.
-            for stale in ["py", "js", "mjs", "cjs"] {
-                if stale != extension {
-                    let _ = std::fs::remove_file(dir.join(format!("index.{stale}")));
-                }
-            }
-            let file = dir.join(format!("index.{extension}"));
-            write_file(&file, code)?;
+            let name_hash = &hex_digest(function.as_bytes())[..8];
+            let version = &hex_digest(format!("{extension}\n{code}").as_bytes())[..16];
+            let dir = cache_dir
+                .join("inline")
+                .join(format!("{component}-{name_hash}"))
+                .join(version);
+            write_file(&dir.join(format!("index.{extension}")), code)?;
             Ok(dir)
         }
         None => {
@@ -211,8 +216,18 @@ pub(crate) fn code_dir(
     }
 }
 
+/// The SHA-256 of `bytes` in lower-case hex.
+fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Writes `contents` to `path` (creating its directory) unless it already
-/// holds exactly that.
+/// holds exactly that. The text goes to a temporary file first, renamed over
+/// `path`, so a process starting meanwhile never reads half a file.
 pub(crate) fn write_file(path: &Path, contents: &str) -> Result<(), RuntimeError> {
     let write = || -> std::io::Result<()> {
         if std::fs::read(path).is_ok_and(|old| old == contents.as_bytes()) {
@@ -221,7 +236,11 @@ pub(crate) fn write_file(path: &Path, contents: &str) -> Result<(), RuntimeError
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(path, contents)
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, contents)?;
+        std::fs::rename(&tmp, path)
     };
     write().map_err(|cause| RuntimeError::Write {
         path: path.to_path_buf(),
@@ -326,10 +345,17 @@ mod tests {
         ));
         // A name that is a path stays one component under the cache.
         let odd = code_dir("../../x", Path::new("/nonexistent"), Some("y"), "js", &dir).unwrap();
-        assert_eq!(odd, dir.join("inline").join("______x"));
+        assert_eq!(odd.parent().unwrap().parent().unwrap(), dir.join("inline"));
+        let component = odd.parent().unwrap().file_name().unwrap().to_string_lossy();
+        assert!(component.starts_with("______x-"), "{component}");
         let abs = code_dir("/tmp/x", Path::new("/nonexistent"), Some("y"), "js", &dir).unwrap();
         assert!(abs.starts_with(dir.join("inline")), "{}", abs.display());
-        // Switching from CommonJS to an ES module leaves no stale index.js.
+        // Names that sanitise alike get their own directories.
+        let a = code_dir("a.b", Path::new("/nonexistent"), Some("y"), "js", &dir).unwrap();
+        let b = code_dir("a_b", Path::new("/nonexistent"), Some("y"), "js", &dir).unwrap();
+        assert_ne!(a, b);
+        // A new version gets its own directory and leaves the serving one as it was
+        // (a reload being checked, or refused, never changes running code).
         let m = code_dir(
             "Fn",
             Path::new("/nonexistent"),
@@ -338,10 +364,18 @@ mod tests {
             &dir,
         )
         .unwrap();
+        assert_ne!(m, code);
         assert!(m.join("index.mjs").is_file());
         assert!(!m.join("index.py").exists());
-        code_dir("Fn", Path::new("/nonexistent"), Some("a"), "js", &dir).unwrap();
-        assert!(!m.join("index.mjs").exists());
+        assert_eq!(
+            std::fs::read_to_string(code.join("index.py")).unwrap(),
+            "x = 1\n"
+        );
+        // The same text again: the same directory.
+        assert_eq!(
+            code_dir("Fn", Path::new("/nonexistent"), Some("x = 1\n"), "py", &dir).unwrap(),
+            code
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
