@@ -60,6 +60,16 @@ fn envelope(message: &Value) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not an SNS envelope ({e}): {body}"))
 }
 
+/// `PATH` without any directory holding `cargo`.
+fn path_without_cargo() -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|d| !d.join("cargo").exists())
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// The `aws:sns` event the listener function logged with `message`.
 async fn lambda_event(stack: &Stack, message: &str) -> Value {
     eventually(20, || {
@@ -75,10 +85,21 @@ async fn lambda_event(stack: &Stack, message: &str) -> Value {
 
 #[tokio::test]
 async fn a_published_message_reaches_queues_and_functions_from_cli_workflow_and_route() {
-    let stack = Stack::start_with(StackOptions {
-        template: &fixture("sns.yaml"),
-        ..StackOptions::default()
-    });
+    // From a directory that is not a cargo project, with no cargo on PATH: the template has
+    // no Rust function.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("sns.yaml"), dir.path().join("template.yaml")).unwrap();
+    let path = path_without_cargo();
+    let stack = Stack::start_from(
+        StackOptions {
+            template: "template.yaml",
+            ..StackOptions::default()
+        },
+        tempfile::tempdir().unwrap(),
+        dir.path(),
+        &[("PATH", path.as_str())],
+        None,
+    );
     if !cli_available(&stack) {
         return;
     }
