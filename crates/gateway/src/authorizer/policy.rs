@@ -7,7 +7,10 @@
 //! ARN (case-sensitive); `*` matches any run of characters, `?` any one. An
 //! applicable `Deny` wins over any `Allow`; with no applicable `Allow` the
 //! request is implicitly denied. `NotAction` / `NotResource` are honoured
-//! (the statement applies when the value does *not* match). Hand-written:
+//! (the statement applies when the value does *not* match). `Effect` is
+//! case-sensitive, as in IAM. A `Condition` block is not evaluated: a policy
+//! with one is refused (500, the error logged) rather than read without it.
+//! Hand-written:
 //! no maintained crate evaluates IAM policy documents (the wildcard matcher
 //! is a dozen lines).
 
@@ -44,11 +47,17 @@ pub fn evaluate(document: &Value, action: &str, resource: &str) -> Result<Decisi
     };
     let mut allowed = false;
     for statement in statements {
+        // IAM: "The Effect value is case sensitive."
         let effect = match statement.get("Effect").and_then(Value::as_str) {
-            Some(e) if e.eq_ignore_ascii_case("Allow") => true,
-            Some(e) if e.eq_ignore_ascii_case("Deny") => false,
+            Some("Allow") => true,
+            Some("Deny") => false,
             _ => return Err(PolicyError("Effect must be Allow or Deny".into())),
         };
+        if statement.get("Condition").is_some_and(|c| !c.is_null()) {
+            return Err(PolicyError(
+                "a statement has a Condition, which the local stack does not evaluate (remove it to run locally)".into(),
+            ));
+        }
         let action_applies = applies(statement, "Action", "NotAction", |p| {
             wildcard_match(&p.to_ascii_lowercase(), &action.to_ascii_lowercase())
         })?;
@@ -209,6 +218,11 @@ mod tests {
             json!({}),
             json!({"Statement": "x"}),
             doc(json!([{"Action": INVOKE, "Effect": "Maybe", "Resource": "*"}])),
+            doc(json!([{"Action": INVOKE, "Effect": "allow", "Resource": "*"}])),
+            doc(
+                json!([{"Action": INVOKE, "Effect": "Allow", "Resource": "*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]),
+            ),
             doc(json!([{"Action": INVOKE, "Effect": "Allow"}])),
             doc(json!([{"Action": 3, "Effect": "Allow", "Resource": "*"}])),
             doc(json!([{"Action": [INVOKE, 1], "Effect": "Allow", "Resource": "*"}])),
