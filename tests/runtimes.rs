@@ -12,31 +12,9 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use support::{Stack, StackOptions, connect, recv, recv_json, send};
-
-/// Copies `tests/fixtures/<name>` into a fresh temp dir (outside the repo).
-fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let src = support::workspace().join("tests/fixtures").join(name);
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(format!("{}/.", src.display()))
-        .arg(dir.path())
-        .status()
-        .expect("cp");
-    assert!(status.success());
-    dir
-}
-
-/// `PATH` without any directory holding `cargo`.
-fn path_without_cargo() -> String {
-    let path = std::env::var("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .filter(|d| !d.join("cargo").exists())
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":")
-}
+use support::{
+    Stack, StackOptions, connect, copy_fixture, path_without_cargo, recv, recv_json, send,
+};
 
 /// The runtimes' package cache these tests share (the AWS SDK v3 is
 /// installed into it once per target directory; stacks starting together

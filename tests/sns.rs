@@ -60,16 +60,6 @@ fn envelope(message: &Value) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not an SNS envelope ({e}): {body}"))
 }
 
-/// `PATH` without any directory holding `cargo`.
-fn path_without_cargo() -> String {
-    let path = std::env::var("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .filter(|d| !d.join("cargo").exists())
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 /// The `aws:sns` event the listener function logged with `message`.
 async fn lambda_event(stack: &Stack, message: &str) -> Value {
     eventually(20, || {

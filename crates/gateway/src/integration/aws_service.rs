@@ -112,15 +112,7 @@ impl ServiceIntegration {
                 });
             }
         };
-        let mut templates = BTreeMap::new();
-        for (key, source) in request_templates {
-            let t = Template::parse(source).map_err(|e| GatewayError::Template {
-                route_key: route_key.to_owned(),
-                template_key: key.clone(),
-                message: e.to_string(),
-            })?;
-            templates.insert(key.clone(), t);
-        }
+        let templates = super::parse_request_templates(route_key, request_templates)?;
         let selection = template_selection_expression
             .as_deref()
             .map(SelectionExpression::parse)

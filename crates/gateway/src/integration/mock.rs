@@ -37,15 +37,7 @@ impl MockIntegration {
         request_templates: &BTreeMap<String, String>,
         template_selection_expression: Option<&str>,
     ) -> Result<Self, GatewayError> {
-        let mut templates = BTreeMap::new();
-        for (key, source) in request_templates {
-            let t = Template::parse(source).map_err(|e| GatewayError::Template {
-                route_key: route_key.to_owned(),
-                template_key: key.clone(),
-                message: e.to_string(),
-            })?;
-            templates.insert(key.clone(), t);
-        }
+        let templates = super::parse_request_templates(route_key, request_templates)?;
         Ok(Self {
             templates,
             selection: template_selection_expression

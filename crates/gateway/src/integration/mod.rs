@@ -9,7 +9,7 @@ pub(crate) mod lambda;
 pub(crate) mod mock;
 pub(crate) mod response;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use serde_json::{Map, Value};
 
@@ -49,6 +49,26 @@ pub(crate) struct CallInput<'a> {
     pub headers: &'a [(String, String)],
     /// Query string parameters (only `$connect` has any).
     pub query: &'a [(String, String)],
+}
+
+/// A route's `RequestTemplates`, each parsed once; one that does not parse is
+/// an error naming the route and the template's key.
+pub(crate) fn parse_request_templates(
+    route_key: &str,
+    sources: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, wsflow_vtl::Template>, GatewayError> {
+    sources
+        .iter()
+        .map(|(key, source)| {
+            wsflow_vtl::Template::parse(source)
+                .map(|t| (key.clone(), t))
+                .map_err(|e| GatewayError::Template {
+                    route_key: route_key.to_owned(),
+                    template_key: key.clone(),
+                    message: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// A compiled integration.

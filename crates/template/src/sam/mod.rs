@@ -69,6 +69,18 @@ pub(crate) fn expand(
     Ok(())
 }
 
+/// Python's truthiness for a template value (`if x:` in the translator).
+pub(crate) fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+    }
+}
+
 /// The translator's `resolve_parameter_refs`: `{"Ref": P}` and `${P}` inside `Fn::Sub` strings
 /// replaced by the value of parameter `P` wherever it has one; everything else kept as written.
 fn resolve_parameter_refs(v: &Value, params: &BTreeMap<String, Value>) -> Value {

@@ -8,8 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::invalid;
 use super::properties::{Kind, Prop, validate};
+use super::{invalid, truthy};
 use crate::TemplateError;
 
 /// The SAM resource type.
@@ -66,7 +66,7 @@ pub(crate) fn expand(id: &str, sam: &Value) -> Result<Vec<(String, Value)>, Temp
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     validate(id, TYPE, props, PROPERTIES)?;
-    let (name, attribute_type) = match props.get("PrimaryKey").filter(|v| !is_empty(v)) {
+    let (name, attribute_type) = match props.get("PrimaryKey").filter(|v| truthy(Some(v))) {
         Some(key) => {
             let field = |k: &str| match key.get(k) {
                 Some(v) if !v.is_null() => Ok(v.clone()),
@@ -100,11 +100,14 @@ pub(crate) fn expand(id: &str, sam: &Value) -> Result<Vec<(String, Value)>, Temp
     );
     if let Some(p) = props
         .get("PointInTimeRecoverySpecification")
-        .filter(|v| !is_empty(v))
+        .filter(|v| truthy(Some(v)))
     {
         table.insert("PointInTimeRecoverySpecification".into(), p.clone());
     }
-    match props.get("ProvisionedThroughput").filter(|v| !is_empty(v)) {
+    match props
+        .get("ProvisionedThroughput")
+        .filter(|v| truthy(Some(v)))
+    {
         Some(p) => {
             table.insert("ProvisionedThroughput".into(), p.clone());
         }
@@ -113,11 +116,11 @@ pub(crate) fn expand(id: &str, sam: &Value) -> Result<Vec<(String, Value)>, Temp
         }
     }
     for k in ["SSESpecification", "TableName"] {
-        if let Some(v) = props.get(k).filter(|v| !is_empty(v)) {
+        if let Some(v) = props.get(k).filter(|v| truthy(Some(v))) {
             table.insert(k.into(), v.clone());
         }
     }
-    if let Some(Value::Object(tags)) = props.get("Tags").filter(|v| !is_empty(v)) {
+    if let Some(Value::Object(tags)) = props.get("Tags").filter(|v| truthy(Some(v))) {
         let list: Vec<Value> = tags
             .iter()
             .map(|(k, v)| {
@@ -136,18 +139,6 @@ pub(crate) fn expand(id: &str, sam: &Value) -> Result<Vec<(String, Value)>, Temp
         }
     }
     Ok(vec![(id.to_string(), Value::Object(resource))])
-}
-
-/// Python's falsiness for the values a template holds (`if self.X:` in the translator).
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::properties::{Kind, Prop, validate};
-use super::{invalid, resolve_parameter_refs};
+use super::{invalid, resolve_parameter_refs, truthy};
 use crate::TemplateError;
 
 /// The SAM resource type.
@@ -103,18 +103,6 @@ fn capitalize(s: &str) -> String {
             .chain(cs.flat_map(char::to_lowercase))
             .collect(),
         None => String::new(),
-    }
-}
-
-/// Python's truthiness for a template value (`if x:` in the translator).
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Object(m)) => !m.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
     }
 }
 
